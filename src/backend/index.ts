@@ -1,0 +1,15 @@
+export {
+  ENGINES,
+  type EngineName,
+  type EngineRequest,
+  type EngineProbe,
+  type EngineInfo,
+  initBackend,
+  probeEngine,
+  probeEngines,
+  pickAuto,
+  autoRank,
+  currentEngine,
+  resolveEngineRequest,
+  shutdownBackend,
+} from './engines.js';
