@@ -112,7 +112,7 @@ async function compareKernel(kernel: string, depthwise: boolean, wrt: 'input' | 
     const info = tf.backend_util.computeConv2DInfo(xShape as [number, number, number, number], wShape as [number, number, number, number], s, 1, pad, undefined, depthwise);
     const dy = rand(info.outShape);
     const attrs = { strides: s, pad, dilations: [1, 1], dataFormat: 'NHWC', ...(wrt === 'input' ? { inputShape: xShape } : { filterShape: wShape }) };
-    const inputs = wrt === 'input' ? { dy, filter: rand(wShape) } : { x: rand(xShape), dy };
+    const inputs: Record<string, Input> = wrt === 'input' ? { dy, filter: rand(wShape) } : { x: rand(xShape), dy };
     const ref = await runKernel('cpu', kernel, inputs, attrs);
     const got = await runKernel('wasm', kernel, inputs, attrs);
     const d = relDiff(got.v, ref.v);
@@ -165,6 +165,31 @@ describe('WASM training kernels match the CPU engine', () => {
     const list = depthwise ? dwCases : convCases;
     expect(list.length).toBeGreaterThan(100);
     expect(await compareKernel(kernel, depthwise, wrt, list)).toEqual([]);
+  });
+
+  it('MaxPoolGrad routes each window to its first maximum, also for ties and windows <= 0', async () => {
+    const failures: string[] = [];
+    for (const [f, s] of [
+      [2, 2],
+      [3, 2],
+      [3, 1],
+      [2, 1],
+    ])
+      for (const pad of ['same', 'valid', 1] as const)
+        for (const { n, c } of SIZES) {
+          const xShape = [n, H, W, c];
+          // small integers: many equal maxima, all-zero and all-negative windows
+          const x: Input = [Float32Array.from({ length: n * H * W * c }, () => rng.int(5) - 3), xShape];
+          const info = tf.backend_util.computePool2DInfo(xShape as [number, number, number, number], f!, s!, 1, pad);
+          if (info.outHeight <= 0 || info.outWidth <= 0) continue;
+          const dy = rand(info.outShape);
+          const attrs = { filterSize: f, strides: s, pad };
+          const ref = await runKernel('cpu', 'MaxPoolGrad', { dy, input: x, output: rand(info.outShape) }, attrs);
+          const got = await runKernel('wasm', 'MaxPoolGrad', { dy, input: x, output: rand(info.outShape) }, attrs);
+          const d = relDiff(got.v, ref.v);
+          if (!(d <= TOL)) failures.push(`filter ${f} stride ${s} pad ${pad} n=${n} c=${c}: rel diff ${d}`);
+        }
+    expect(failures).toEqual([]);
   });
 
   it('handles dilations (checked against the CPU engine with the zero-expanded filter)', async () => {

@@ -6,6 +6,7 @@
  * - Conv2DBackpropInput (replaces the stock one, ~10x slower than the forward convolution)
  * - Conv2DBackpropFilter, DepthwiseConv2dNativeBackpropInput, DepthwiseConv2dNativeBackpropFilter
  *   (absent from the stock engine)
+ * - MaxPoolGrad (replaces the stock one, which routes the gradient of windows <= 0 wrongly)
  */
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
@@ -13,6 +14,7 @@ import { WasmHeap } from './heap.js';
 import { convGeometry, type ConvAttrs } from './geometry.js';
 import { convInputGradient } from './backprop-input.js';
 import { convFilterGradient, depthwiseFilterGradient } from './backprop-filter.js';
+import { maxPoolGradient, type PoolAttrs } from './max-pool-grad.js';
 
 type GradAttrs = ConvAttrs & { inputShape?: number[]; filterShape?: number[] };
 
@@ -40,6 +42,14 @@ const KERNELS: tf.KernelConfig[] = [
   gradientKernel('Conv2DBackpropFilter', false, 'filter'),
   gradientKernel('DepthwiseConv2dNativeBackpropInput', true, 'input'),
   gradientKernel('DepthwiseConv2dNativeBackpropFilter', true, 'filter'),
+  {
+    kernelName: 'MaxPoolGrad',
+    backendName: 'wasm',
+    kernelFunc: ({ inputs, backend, attrs }) => {
+      const { dy, input } = inputs as { dy: tf.TensorInfo; input: tf.TensorInfo };
+      return maxPoolGradient(new WasmHeap(backend as BackendWasm), dy, input, attrs as unknown as PoolAttrs);
+    },
+  },
 ];
 
 const stock = new Map<string, tf.KernelConfig>();
