@@ -66,21 +66,8 @@ const ASPECT = 390 / 320;
 const L = Object.fromEntries(CHEXPERT_LABELS.map((c, i) => [c, i])) as Record<ChexpertLabel, number>;
 
 /** Observations drawn directly; Lung Opacity and No Finding are derived from them. */
-const DRAWN = [
-  'Enlarged Cardiomediastinum',
-  'Cardiomegaly',
-  'Lung Lesion',
-  'Edema',
-  'Consolidation',
-  'Pneumonia',
-  'Atelectasis',
-  'Pneumothorax',
-  'Pleural Effusion',
-  'Pleural Other',
-  'Fracture',
-  'Support Devices',
-] as const satisfies readonly ChexpertLabel[];
-type Drawn = (typeof DRAWN)[number];
+type Drawn = Exclude<ChexpertLabel, 'No Finding' | 'Lung Opacity'>;
+const DRAWN = CHEXPERT_LABELS.filter((c): c is Drawn => c !== 'No Finding' && c !== 'Lung Opacity');
 
 /**
  * Per study: P(strong sign), P(weak sign), and for an absent sign the chance a report negates it
@@ -427,6 +414,8 @@ interface Scene {
   ctr: number;
   /** Upper mediastinal half width. */
   mediastinum: number;
+  /** Sideways shift of the mediastinum, trachea and heart (toward a collapsed lung). */
+  shift: number;
   /** Hemidiaphragm dome heights: [patient right (image left), patient left]. */
   dome: [number, number];
   /** Pleural fluid depth per side (0: none; under 0.05 it only blunts the costophrenic angle). */
@@ -483,6 +472,7 @@ export function renderPhantomImage(study: PhantomStudy, view: PhantomView, width
     // AP projection magnifies the heart a little.
     ctr: (cardio === 2 ? rng.uniform(0.62, 0.7) : cardio === 1 ? rng.uniform(0.53, 0.56) : rng.uniform(0.39, 0.47)) + (ap ? 0.02 : 0),
     mediastinum: ecm === 2 ? rng.uniform(0.13, 0.16) : ecm === 1 ? rng.uniform(0.1, 0.11) : rng.uniform(0.055, 0.075),
+    shift: 0,
     dome: [d0, d0 + rng.uniform(0.02, 0.05)],
     effusion: [0, 0],
     edema: edema === 2 ? rng.uniform(0.22, 0.28) : edema === 1 ? rng.uniform(0.09, 0.12) : 0,
@@ -501,7 +491,11 @@ export function renderPhantomImage(study: PhantomStudy, view: PhantomView, width
   if (ptx) sc.pneumothorax[rng.int(2)] = ptx === 2 ? rng.uniform(0.07, 0.11) : rng.uniform(0.025, 0.035);
   const atel = sev('Atelectasis');
   const atelSide = rng.int(2);
-  if (atel === 2) sc.dome[atelSide] -= 0.045; // volume loss lifts the hemidiaphragm
+  if (atel === 2) {
+    // Volume loss lifts the hemidiaphragm and pulls the mediastinum toward the collapsed side.
+    sc.dome[atelSide] -= 0.06;
+    sc.shift = SIDES[atelSide]! * rng.uniform(0.03, 0.045);
+  }
 
   const opac = new Layer(width, height, frame); // opacities inside the lungs
   const vessels = new Layer(width, height, frame); // lung markings, hidden where there is no lung
@@ -535,7 +529,12 @@ export function renderPhantomImage(study: PhantomStudy, view: PhantomView, width
     const side = pick(SIDES);
     const [u0, v0] = lateral ? [rng.uniform(-0.15, 0.15), rng.uniform(-0.05, 0.2)] : [side * rng.uniform(0.18, 0.3), rng.uniform(-0.05, 0.2)];
     const size = con === 2 ? rng.uniform(0.07, 0.095) : rng.uniform(0.035, 0.045);
-    for (let k = 0; k < 5; k++) consol.blob(u0 + rng.normal(0, size * 0.6), v0 + rng.normal(0, size * 0.6), size, con === 2 ? 1 : 0.7, true);
+    // Weak: a faint, ill-defined haze of the same shape (not a dense patch a nodule could be taken for).
+    for (let k = 0; k < 5; k++) {
+      const [u, v] = [u0 + rng.normal(0, size * 0.6), v0 + rng.normal(0, size * 0.6)];
+      if (con === 2) consol.blob(u, v, size, 1, true);
+      else opac.blob(u, v, size, 0.035, true);
+    }
     if (con === 2) for (let k = 0; k < 3; k++) opac.segment(u0, v0, u0 + rng.normal(0, size), v0 + rng.normal(0, size), 0.008, -0.08);
   }
   const pna = sev('Pneumonia');
@@ -553,13 +552,16 @@ export function renderPhantomImage(study: PhantomStudy, view: PhantomView, width
     const ang = rng.uniform(0.25, 0.6) * (rng.bernoulli(0.5) ? 1 : -1);
     const du = Math.cos(ang) * len;
     const dv = Math.sin(ang) * len;
-    opac.segment(u0 - du, v0 - dv, u0 + du, v0 + dv, atel === 2 ? 0.045 : 0.016, atel === 2 ? 0.34 : 0.17);
+    opac.segment(u0 - du, v0 - dv, u0 + du, v0 + dv, atel === 2 ? 0.055 : 0.018, atel === 2 ? 0.3 : 0.15);
     if (atel === 2) {
-      // Lower-lobe collapse: a dense wedge from the hilum down to the medial hemidiaphragm.
+      // Lobar collapse: a dense wedge from the hilum, up to the apex (upper lobe) or down to the
+      // medial hemidiaphragm (lower lobe).
+      const upper = rng.bernoulli(0.5);
       const [hu, hv] = lateral ? [0.05, -0.02] : [side * 0.1, -0.02];
       for (let k = 0; k <= 6; k++) {
         const a = lateral ? 0.05 + k * 0.035 : side * (0.08 + k * 0.025);
-        opac.segment(hu, hv, a, sc.dome[atelSide]! + 0.04, 0.04, 0.26);
+        const end = upper ? APEX + 0.06 + 0.02 * k : sc.dome[atelSide]! + 0.04;
+        opac.segment(hu, hv, upper && !lateral ? side * (0.07 + k * 0.02) : a, end, 0.05, 0.32);
       }
     }
   }
@@ -696,6 +698,21 @@ function lungDensity(i: number, visible: number, fluid: number, haze: number, ri
   return -0.34 * air + air * (opac.a[i]! + haze + solid + (1 - rim) * vessels.a[i]! * (1 - clamp01(haze * 3))) + 0.06 * visible * fluid;
 }
 
+/** Body coordinates (u, v) of every pixel. */
+function bodyCoords(f: Frame, w: number, h: number): [Float32Array, Float32Array] {
+  const U = new Float32Array(w * h);
+  const V = new Float32Array(w * h);
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      const dx = x - f.cx;
+      const dy = y - f.cy;
+      U[y * w + x] = (dx * f.cos + dy * f.sin) / f.s;
+      V[y * w + x] = (-dx * f.sin + dy * f.cos) / f.s;
+    }
+  }
+  return [U, V];
+}
+
 /** Frontal view density: torso, lungs, heart, mediastinum, spine and the in-lung findings. */
 function frontalDensity(sc: Scene, w: number, h: number, opac: Layer, vessels: Layer, consol: Layer, texture: Float32Array): Float32Array {
   const out = new Float32Array(w * h);
@@ -709,88 +726,84 @@ function frontalDensity(sc: Scene, w: number, h: number, opac: Layer, vessels: L
   const sphi = Math.sin(phi);
   const rb = heartW / 2 / Math.sqrt(1.35 * 1.35 * cphi * cphi + sphi * sphi);
   const ra = 1.35 * rb;
-  const hcx = heartW / 6;
+  const hcx = heartW / 6 + sc.shift;
   const hcy = Math.min(sc.dome[0], sc.dome[1]) - 0.45 * rb;
   const hr = Math.min(ra, rb);
   const lowest = Math.max(domeAt(0.5, sc.dome[0]), domeAt(0.5, sc.dome[1]), sc.dome[1] + 0.16) + e;
-  for (let y = 0; y < h; y++) {
-    for (let x = 0; x < w; x++) {
-      const dx = x - f.cx;
-      const dy = y - f.cy;
-      const u = (dx * f.cos + dy * f.sin) / f.s;
-      const v = (-dx * f.sin + dy * f.cos) / f.s;
-      const i = y * w + x;
-      // Soft tissue: a boxy torso, the neck, the arms; thicker in the middle.
-      const tu = u * 2;
-      const tv = (v - 0.14) / 0.74;
-      const r4 = tu * tu * tu * tu + tv * tv * tv * tv;
-      const au = Math.abs(u);
-      if (r4 > 1.3 && au > 0.75) {
-        out[i] = 0;
-        continue;
-      }
-      const torso = edge((1 - r4) * 0.11, inv);
-      const neck = edge(0.12 - au, inv) * edge(-0.3 - v, inv);
-      const arm = edge(0.13 - Math.abs(au - 0.6), inv) * edge(v + 0.58, inv);
-      let d = Math.max(torso * (0.42 + 0.14 * (1 - tu * tu)), neck * 0.42, arm * 0.36);
-      if (d <= 0) {
-        out[i] = 0;
-        continue;
-      }
-      d += 0.03 * texture[i]!;
-      if (sc.female && v > 0.15) d += 0.07 * Math.exp(-(sq((au - 0.27) / 0.14)) - sq((v - 0.42) / 0.1)) * edge(0.55 - v, inv);
-      // Heart.
-      const du = u - hcx;
-      const dv = v - hcy;
-      let heart = 0;
-      if (du * du + dv * dv < ra * ra * 1.1) {
-        const p = (du * cphi + dv * sphi) / ra;
-        const q = (-du * sphi + dv * cphi) / rb;
-        heart = edge((1 - Math.sqrt(p * p + q * q)) * hr, inv);
-      }
-      // Spine behind the mediastinum, with faint end plates; the trachea, an air column to the carina.
-      if (au < 0.05) {
-        d += edge(0.045 - au, inv) * (0.09 + (Math.cos((2 * Math.PI * v) / 0.085) > 0.6 ? 0.03 : 0));
-        d -= 0.1 * edge(0.026 - au, inv) * edge(v + 0.78, inv) * edge(-0.2 - v, inv);
-      }
-      // Gastric bubble under the left hemidiaphragm.
-      if (u > 0.1 && v > sc.dome[1]) d -= 0.1 * edge(0.05 - Math.sqrt(sq((u - 0.22) / 1.6) + sq(v - sc.dome[1] - 0.1)), inv);
-      // Lungs, one per side (a: distance from the midline outward).
-      if (v < APEX - e || v > lowest || au > 0.5) {
-        out[i] = d;
-        continue;
-      }
-      const side = u < 0 ? 0 : 1;
-      const lat = lungLateral(v);
-      const med = sc.mediastinum + (side === 1 && v < -0.15 && v > -0.3 ? 0.03 * Math.sin(((v + 0.3) / 0.15) * Math.PI) : 0); // aortic knob
-      const dome = domeAt(au, sc.dome[side]!);
-      const lung = edge(Math.min(au - med, lat - au, dome - v, v - APEX), inv);
-      d += 0.07 * heart * edge(dome - v, inv);
-      if (lung > 0) {
-        const visible = lung * (1 - heart);
-        // Pleural fluid: a layer above the hemidiaphragm, deepening toward the chest wall (meniscus).
-        const fh = sc.effusion[side]!;
-        let fluid = 0;
-        if (fh > 0) {
-          const r = au / 0.42;
-          const top = dome - fh * (0.3 + 1.6 * r * r);
-          fluid = smoothstep(top - 0.012, top + 0.012, v);
-        }
-        // Pneumothorax: the lung falls away from the chest wall at the apex and side, leaving a lucent rim.
-        let rim = 0;
-        const ptx = sc.pneumothorax[side]!;
-        if (ptx > 0) {
-          const g = ptx * clamp01((0.25 - v) / 0.45);
-          const inner = Math.min(lat - g - au, v - APEX - g * 1.2);
-          rim = 1 - edge(inner, inv);
-          d -= 0.08 * visible * (1 - fluid) * rim;
-          d += 0.1 * visible * (1 - fluid) * Math.max(0, 1 - Math.abs(inner) / (1.5 * e)) * (g > 0.005 ? 1 : 0);
-        }
-        const haze = sc.edema > 0 ? sc.edema * Math.exp(-(sq((au - 0.13) / 0.11)) - sq((v - 0.03) / 0.15)) : 0;
-        d += lungDensity(i, visible, fluid, haze, rim, opac, vessels, consol);
-      }
-      out[i] = d;
+  const [U, V] = bodyCoords(f, w, h);
+  for (let i = 0; i < w * h; i++) {
+    const u = U[i]!;
+    const v = V[i]!;
+    // Soft tissue: a boxy torso, the neck, the arms; thicker in the middle.
+    const tu = u * 2;
+    const tv = (v - 0.14) / 0.74;
+    const r4 = tu * tu * tu * tu + tv * tv * tv * tv;
+    const au = Math.abs(u);
+    if (r4 > 1.3 && au > 0.75) {
+      out[i] = 0;
+      continue;
     }
+    const torso = edge((1 - r4) * 0.11, inv);
+    const neck = edge(0.12 - au, inv) * edge(-0.3 - v, inv);
+    const arm = edge(0.13 - Math.abs(au - 0.6), inv) * edge(v + 0.58, inv);
+    let d = Math.max(torso * (0.42 + 0.14 * (1 - tu * tu)), neck * 0.42, arm * 0.36);
+    if (d <= 0) {
+      out[i] = 0;
+      continue;
+    }
+    d += 0.03 * texture[i]!;
+    if (sc.female && v > 0.15) d += 0.07 * Math.exp(-(sq((au - 0.27) / 0.14)) - sq((v - 0.42) / 0.1)) * edge(0.55 - v, inv);
+    // Heart.
+    const du = u - hcx;
+    const dv = v - hcy;
+    let heart = 0;
+    if (du * du + dv * dv < ra * ra * 1.1) {
+      const p = (du * cphi + dv * sphi) / ra;
+      const q = (-du * sphi + dv * cphi) / rb;
+      heart = edge((1 - Math.sqrt(p * p + q * q)) * hr, inv);
+    }
+    // Spine behind the mediastinum, with faint end plates; the trachea, an air column to the carina.
+    if (au < 0.05) {
+      d += edge(0.045 - au, inv) * (0.09 + (Math.cos((2 * Math.PI * v) / 0.085) > 0.6 ? 0.03 : 0));
+    }
+    if (au < 0.12 && v < -0.18) d -= 0.1 * edge(0.026 - Math.abs(u - sc.shift * clamp01((v + 0.6) / 0.4)), inv) * edge(v + 0.78, inv) * edge(-0.2 - v, inv);
+    // Gastric bubble under the left hemidiaphragm.
+    if (u > 0.1 && v > sc.dome[1]) d -= 0.1 * edge(0.05 - Math.sqrt(sq((u - 0.22) / 1.6) + sq(v - sc.dome[1] - 0.1)), inv);
+    // Lungs, one per side (a: distance from the midline outward).
+    if (v < APEX - e || v > lowest || au > 0.5) {
+      out[i] = d;
+      continue;
+    }
+    const side = u < 0 ? 0 : 1;
+    const lat = lungLateral(v);
+    const med = sc.mediastinum + (side === 1 && v < -0.15 && v > -0.3 ? 0.03 * Math.sin(((v + 0.3) / 0.15) * Math.PI) : 0); // aortic knob
+    const dome = domeAt(au, sc.dome[side]!);
+    const lung = edge(Math.min((side ? u : -u) - med + (side ? -sc.shift : sc.shift), lat - au, dome - v, v - APEX), inv);
+    d += 0.07 * heart * edge(dome - v, inv);
+    if (lung > 0) {
+      const visible = lung * (1 - heart);
+      // Pleural fluid: a layer above the hemidiaphragm, deepening toward the chest wall (meniscus).
+      const fh = sc.effusion[side]!;
+      let fluid = 0;
+      if (fh > 0) {
+        const r = au / 0.42;
+        const top = dome - fh * (0.3 + 1.6 * r * r);
+        fluid = smoothstep(top - 0.012, top + 0.012, v);
+      }
+      // Pneumothorax: the lung falls away from the chest wall at the apex and side, leaving a lucent rim.
+      let rim = 0;
+      const ptx = sc.pneumothorax[side]!;
+      if (ptx > 0) {
+        const g = ptx * clamp01((0.25 - v) / 0.45);
+        const inner = Math.min(lat - g - au, v - APEX - g * 1.2);
+        rim = 1 - edge(inner, inv);
+        d -= 0.08 * visible * (1 - fluid) * rim;
+        d += 0.1 * visible * (1 - fluid) * Math.max(0, 1 - Math.abs(inner) / (1.5 * e)) * (g > 0.005 ? 1 : 0);
+      }
+      const haze = sc.edema > 0 ? sc.edema * Math.exp(-(sq((au - 0.13) / 0.11)) - sq((v - 0.03) / 0.15)) : 0;
+      d += lungDensity(i, visible, fluid, haze, rim, opac, vessels, consol);
+    }
+    out[i] = d;
   }
   return out;
 }
@@ -807,44 +820,40 @@ function lateralDensity(sc: Scene, w: number, h: number, opac: Layer, vessels: L
   const hcy = sc.dome[0] - 0.08;
   const fh = Math.max(sc.effusion[0], sc.effusion[1]);
   const dBase = Math.min(sc.dome[0], sc.dome[1]) - 0.06;
-  for (let y = 0; y < h; y++) {
-    for (let x = 0; x < w; x++) {
-      const dx = x - f.cx;
-      const dy = y - f.cy;
-      const u = (dx * f.cos + dy * f.sin) / f.s;
-      const v = (-dx * f.sin + dy * f.cos) / f.s;
-      const i = y * w + x;
-      const tu = u / 0.46;
-      const tv = (v - 0.14) / 0.76;
-      const r4 = tu * tu * tu * tu + tv * tv * tv * tv;
-      if (r4 > 1.3) {
-        out[i] = 0;
-        continue;
-      }
-      const torso = edge((1 - r4) * 0.11, inv);
-      let d = torso * (0.5 + 0.1 * (1 - tu * tu)) + 0.12 * torso * smoothstep(-0.35, -0.6, v); // shoulders and arms at the top
-      if (d <= 0) {
-        out[i] = 0;
-        continue;
-      }
-      d += 0.03 * texture[i]!;
-      const heart = edge((1 - Math.sqrt(sq((u - hcx) / hrx) + sq((v - hcy) / 0.16))) * 0.1, inv);
-      d += 0.05 * heart;
-      // A wide mediastinum fills the clear space behind the sternum.
-      d += 0.35 * clamp01((sc.mediastinum - 0.07) / 0.07) * edge(0.1 - Math.sqrt(sq((u + 0.22) / 1.2) + sq((v + 0.2) / 1.6)), inv);
-      const t = clamp01((u + 0.3) / 0.6);
-      const dome = dBase + 0.22 * t * t;
-      const lung = edge(Math.min((1 - Math.sqrt(sq(u / 0.31) + sq((v + 0.04) / 0.5))) * 0.25, dome - v), inv);
-      if (lung > 0) {
-        const visible = lung * (1 - heart);
-        // Fluid gathers in the posterior costophrenic sulcus.
-        const top = dome - fh * (0.3 + 1.2 * t * t);
-        const fluid = fh > 0 ? smoothstep(top - 0.012, top + 0.012, v) : 0;
-        const haze = sc.edema > 0 ? sc.edema * Math.exp(-(sq(u / 0.14)) - sq((v - 0.02) / 0.16)) : 0;
-        d += lungDensity(i, visible, fluid, haze, 0, opac, vessels, consol);
-      }
-      out[i] = d;
+  const [U, V] = bodyCoords(f, w, h);
+  for (let i = 0; i < w * h; i++) {
+    const u = U[i]!;
+    const v = V[i]!;
+    const tu = u / 0.46;
+    const tv = (v - 0.14) / 0.76;
+    const r4 = tu * tu * tu * tu + tv * tv * tv * tv;
+    if (r4 > 1.3) {
+      out[i] = 0;
+      continue;
     }
+    const torso = edge((1 - r4) * 0.11, inv);
+    let d = torso * (0.5 + 0.1 * (1 - tu * tu)) + 0.12 * torso * smoothstep(-0.35, -0.6, v); // shoulders and arms at the top
+    if (d <= 0) {
+      out[i] = 0;
+      continue;
+    }
+    d += 0.03 * texture[i]!;
+    const heart = edge((1 - Math.sqrt(sq((u - hcx) / hrx) + sq((v - hcy) / 0.16))) * 0.1, inv);
+    d += 0.05 * heart;
+    // A wide mediastinum fills the clear space behind the sternum.
+    d += 0.35 * clamp01((sc.mediastinum - 0.07) / 0.07) * edge(0.1 - Math.sqrt(sq((u + 0.22) / 1.2) + sq((v + 0.2) / 1.6)), inv);
+    const t = clamp01((u + 0.3) / 0.6);
+    const dome = dBase + 0.22 * t * t;
+    const lung = edge(Math.min((1 - Math.sqrt(sq(u / 0.31) + sq((v + 0.04) / 0.5))) * 0.25, dome - v), inv);
+    if (lung > 0) {
+      const visible = lung * (1 - heart);
+      // Fluid gathers in the posterior costophrenic sulcus.
+      const top = dome - fh * (0.3 + 1.2 * t * t);
+      const fluid = fh > 0 ? smoothstep(top - 0.012, top + 0.012, v) : 0;
+      const haze = sc.edema > 0 ? sc.edema * Math.exp(-(sq(u / 0.14)) - sq((v - 0.02) / 0.16)) : 0;
+      d += lungDensity(i, visible, fluid, haze, 0, opac, vessels, consol);
+    }
+    out[i] = d;
   }
   return out;
 }
@@ -1100,13 +1109,24 @@ async function drawImages(job: ImageJob, done: (index: number, bytes: number) =>
 }
 
 /**
+ * A worker's entry: this module. Run from TypeScript sources (tsx, vitest), the worker first
+ * registers tsx's loader, which workers do not inherit.
+ */
+function workerSource(): string {
+  const self = JSON.stringify(import.meta.url);
+  if (!import.meta.url.endsWith('.ts')) return `import(${self});`;
+  const tsx = JSON.stringify(import.meta.resolve('tsx/esm/api'));
+  return `import(${tsx}).then((t) => { t.register(); return import(${self}); });`;
+}
+
+/**
  * Write every image of the job, split over worker threads (this module is their entry point).
  * Whatever a worker could not do (it failed to start, e.g. without a TypeScript loader) is drawn
  * here. Returns the bytes written. Files depend only on their own image, so the split never
  * changes them.
  */
 async function writeImages(job: ImageJob, workers?: number): Promise<number> {
-  const n = Math.max(0, Math.min(workers ?? Math.min(4, availableParallelism()), Math.floor(job.indices.length / 16)));
+  const n = Math.max(0, Math.min(workers ?? Math.min(4, availableParallelism()), Math.floor(job.indices.length / 100)));
   let bytes = 0;
   const done = new Set<number>();
   const record = (i: number, b: number) => {
@@ -1119,7 +1139,7 @@ async function writeImages(job: ImageJob, workers?: number): Promise<number> {
       shares.map(
         (indices) =>
           new Promise<void>((resolveShare) => {
-            const w = new Worker(new URL(import.meta.url), { workerData: { kind: WORKER_KIND, job: { ...job, indices } } });
+            const w = new Worker(workerSource(), { eval: true, workerData: { kind: WORKER_KIND, job: { ...job, indices } } });
             w.on('message', (m: [number, number]) => record(m[0], m[1]));
             w.on('error', (e) => {
               log.debug(`image worker failed (${String(e).split('\n')[0]}); drawing its share here`);
