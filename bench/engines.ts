@@ -40,6 +40,9 @@ runMain(async () => {
   const seconds = numberFlag('seconds', flags.seconds, { min: 0.1, max: 600 }) ?? 5;
   const threads = os.availableParallelism();
   const torch = runTorch(seconds, threads);
+  // One thread too: multi-threaded PyTorch collapses when other processes load the cores, and
+  // tfjs-wasm in Node runs on one thread; this figure shows both effects.
+  const torch1 = threads > 1 ? runTorch(seconds, 1) : torch;
   const report = await runDoctor({ measure: parseEngineList(flags.measure ?? 'all'), seconds, batch: SMALL_CNN.batch });
   const ref = 'error' in torch ? null : torch.trainImgPerSec;
   const round = (x: number) => Math.round(x * 1000) / 1000;
@@ -56,10 +59,12 @@ runMain(async () => {
       warmup: Object.fromEntries(report.engines.map((e) => [e.name, measurePlan(e.name).warmup])),
       secondsPerEngine: seconds,
       steps: Object.fromEntries(report.engines.filter((e) => e.measured).map((e) => [e.name, e.measured!.steps])),
-      pytorch: { python: TORCH_PYTHON, threads, warmup: 3, layout: 'NCHW (its native layout)' },
+      pytorch: { python: TORCH_PYTHON, threads, warmup: 3, layout: 'NCHW (its native layout)', ratios: 'engine img/s over PyTorch img/s with one thread per core' },
       note: 'plain JS (cpu) takes one step of the batch without warm-up: it needs seconds per image',
     },
     pytorch: 'error' in torch ? { trainImgPerSec: null, error: torch.error } : { trainImgPerSec: round(torch.trainImgPerSec), version: torch.torch, threads: torch.threads, steps: torch.steps },
+    pytorchOneThread: 'error' in torch1 ? { trainImgPerSec: null, error: torch1.error } : { trainImgPerSec: round(torch1.trainImgPerSec), threads: 1, steps: torch1.steps },
+    loadAverage: os.loadavg().map((x) => Math.round(x * 100) / 100),
     engines: report.engines.map((e) => ({
       name: e.name,
       present: e.present,
