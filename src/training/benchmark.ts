@@ -144,35 +144,15 @@ export interface ParseOptions {
   models?: readonly string[];
 }
 
-/** The config JSON (config.json, `train --dry-run --json`). */
-export interface BenchmarkJSON {
-  name: string;
-  model: string;
-  dataset: DatasetName;
+/** The config JSON (config.json, `train --dry-run --json`): every field, the canonical name, the class set. */
+export type BenchmarkJSON = { name: string } & Omit<BenchmarkFields, 'classes' | 'augmentation' | 'transforms'> & {
   /** Class names; the class set id when no resolver was given. */
   classes: string[] | ClassSetName;
-  loss: LossName;
-  classWeightNorm: ClassWeightNorm;
-  epochs: number;
-  batchSize: number;
-  crop: boolean;
   augmentation: AugmentationName[];
   transforms: Transform[];
-  uncertainty: Uncertainty;
-  blankPolicy: BlankPolicy;
-  dim: number;
-  split: { train: number; val: number };
-  learningRate: number;
-  lrFactor: number;
-  optimizer: OptimizerName;
-  upsample: boolean;
-  seed: number;
-  engine: EngineRequest;
-  modelTag: string | null;
-  repeat: number | null;
   /** The named class set, or null for an explicit list. */
   classSet: ClassSetName | null;
-}
+};
 
 const GRAMMAR_HINT =
   'a benchmark name reads [Model[_tag]_]Dataset_Loss[_L1Normed|_NoNorm]_E<epochs>_B<batch>[_C0|_C1][_N5|_N12|_N14] then, in this order: ' +
@@ -424,8 +404,8 @@ export class Benchmark implements BenchmarkFields {
   }
 
   /** Defaults overridden by typed fields (strings too, as from flags). */
-  static create(overrides: BenchmarkOverrides = {}): Benchmark {
-    return new Benchmark().withOverrides(overrides);
+  static create(overrides: BenchmarkOverrides = {}, opts: ParseOptions = {}): Benchmark {
+    return new Benchmark().withOverrides(overrides, opts);
   }
 
   /** Read a benchmark name (see the grammar at the top of this file). Throws a MedtrainError at the unreadable token. */
@@ -542,14 +522,14 @@ export class Benchmark implements BenchmarkFields {
   }
 
   /** Read config.json (or any BenchmarkJSON) back, checking every field. */
-  static fromJSON(json: unknown, file?: string): Benchmark {
+  static fromJSON(json: unknown, file?: string, opts: ParseOptions = {}): Benchmark {
     if (!json || typeof json !== 'object') throw new MedtrainError('the benchmark config is not a JSON object', { code: 'bad-config', file });
     const j = json as Record<string, unknown>;
     const o: BenchmarkOverrides = {};
     for (const k of FIELD_KEYS) if (j[k] !== undefined && k !== 'classes') (o as Record<string, unknown>)[k] = j[k];
     o.classes = (j.classSet as string | null | undefined) ?? (j.classes as ClassSelection | undefined);
     try {
-      return Benchmark.create(o);
+      return Benchmark.create(o, opts);
     } catch (e) {
       if (e instanceof MedtrainError) throw new MedtrainError(`bad benchmark config: ${e.message}`, { code: 'bad-config', file, cause: e });
       throw e;
@@ -616,7 +596,7 @@ export class Benchmark implements BenchmarkFields {
    * 'affine,color', 'U75', '1e-4' or '1LR4', 'DS9505' or '0.95/0.05'); undefined values are
    * skipped; keys may be camelCase or kebab-case. A bad key or value is a MedtrainError naming the flag.
    */
-  withOverrides(overrides: BenchmarkOverrides | Record<string, unknown>): Benchmark {
+  withOverrides(overrides: BenchmarkOverrides | Record<string, unknown>, opts: ParseOptions = {}): Benchmark {
     const f: Partial<BenchmarkFields> = { ...fieldsOf(this) };
     const given = new Set<keyof BenchmarkFields>();
     for (const [rawKey, value] of Object.entries(overrides)) {
@@ -625,7 +605,7 @@ export class Benchmark implements BenchmarkFields {
       if (!(FIELD_KEYS as readonly string[]).includes(key)) {
         throw new MedtrainError(`unknown benchmark field '${rawKey}'`, { code: 'bad-flag', column: `--${kebab(rawKey)}`, value: rawKey, hint: `known: ${FIELD_KEYS.map((k) => `--${kebab(k)}`).join(', ')}` });
       }
-      (f as Record<string, unknown>)[key] = readField(key, value);
+      (f as Record<string, unknown>)[key] = readField(key, value, opts.models ?? KNOWN_MODELS);
       given.add(key);
     }
     try {
@@ -640,11 +620,11 @@ export class Benchmark implements BenchmarkFields {
   }
 
   /** Apply the benchmark flags among a script's parsed flags (others are ignored). */
-  withFlags(flags: Record<string, unknown>): Benchmark {
+  withFlags(flags: Record<string, unknown>, opts: ParseOptions = {}): Benchmark {
     const picked: Record<string, unknown> = {};
     for (const k of Object.keys(BENCHMARK_FLAGS)) if (flags[k] !== undefined) picked[k] = flags[k];
     if (flags.engine !== undefined) picked.engine = flags.engine;
-    return this.withOverrides(picked);
+    return this.withOverrides(picked, opts);
   }
 
   /** Same fields (the name included: canonical names are equal exactly when benchmarks are). */
@@ -820,7 +800,6 @@ function checkFields(b: BenchmarkFields): void {
     if (u.zeros + u.ones !== n) {
       throw new MedtrainError(`the mixed encoding U${u.zeros}${u.ones} maps ${u.zeros + u.ones} classes, but there are ${n}`, {
         code: 'uncertainty-classes',
-        value: `U${u.zeros}${u.ones}`,
         hint: `choose zeros + ones = ${n}, or another class set`,
       });
     }
@@ -876,13 +855,15 @@ function list(v: unknown): string[] {
 }
 
 /** One field's value from a typed value or a flag string. */
-function readField(k: keyof BenchmarkFields, v: unknown): unknown {
+function readField(k: keyof BenchmarkFields, v: unknown, models: readonly string[]): unknown {
   switch (k) {
-    case 'model':
+    case 'model': {
+      const m = lookupModel(String(v).trim().toLowerCase(), models);
+      if (!m) throw bad(k, 'unknown model', v, `use one of ${models.join(', ')}`);
+      return m;
+    }
     case 'modelTag': {
-      if (v === null && k === 'modelTag') return null;
-      const s = String(v).trim();
-      if (k === 'model') return lookupModel(s.toLowerCase(), KNOWN_MODELS) ?? s;
+      const s = v === null ? '' : String(v).trim();
       return s === '' || s.toLowerCase() === 'none' ? null : s;
     }
     case 'dataset': {

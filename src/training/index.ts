@@ -39,6 +39,7 @@ export {
   type EvaluateFn,
   type MetricValues,
   type DataSource,
+  type SourceLike,
   type BatchInput,
   type TensorBatch,
   type Predictions,

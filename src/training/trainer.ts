@@ -41,6 +41,13 @@ export interface DataSource {
   steps?: number;
 }
 
+/** A DataSource, or just its batches function. */
+export type SourceLike = DataSource | DataSource['batches'];
+
+function asSource(s: SourceLike): DataSource {
+  return typeof s === 'function' ? { batches: s } : s;
+}
+
 /** Metric name → value (null when undefined, e.g. an AUROC with a single label value). */
 export type MetricValues = Record<string, number | null>;
 
@@ -69,8 +76,8 @@ export interface TrainerOptions {
 
 export interface FitOptions {
   epochs: number;
-  train: DataSource;
-  val?: DataSource;
+  train: SourceLike;
+  val?: SourceLike;
 }
 
 export interface FitResult {
@@ -227,13 +234,15 @@ export class Trainer implements TrainContext {
     if (!Number.isInteger(o.epochs) || o.epochs < 1) throw new Error(`fit: epochs must be a positive integer, got ${o.epochs}`);
     this.epochsTotal = o.epochs;
     this.startEpoch = this.completed;
-    this.stepsKnown = o.train.steps ?? null;
+    const train = asSource(o.train);
+    const val = o.val === undefined ? undefined : asSource(o.val);
+    this.stepsKnown = train.steps ?? null;
     this.aborted = false;
     const history: EpochLogs[] = [];
     try {
       await this.emit('onTrainBegin');
       for (let e = this.completed; e < o.epochs && !this.stopped; e++) {
-        const logs = await this.runEpoch(e, o);
+        const logs = await this.runEpoch(e, train, val);
         if (!logs) break;
         history.push(logs);
       }
@@ -251,14 +260,14 @@ export class Trainer implements TrainContext {
     return { epochs: this.completed, step: this.steps, stopped: this.stopped, history };
   }
 
-  private async runEpoch(e: number, o: FitOptions): Promise<EpochLogs | null> {
+  private async runEpoch(e: number, train: DataSource, val: DataSource | undefined): Promise<EpochLogs | null> {
     await this.emit('onEpochBegin', e);
     if (this.aborted) return null;
     const t0 = now();
     let images = 0;
     let lossSum = 0;
     let batch = 0;
-    for await (const input of o.train.batches(e)) {
+    for await (const input of train.batches(e)) {
       const size = isBatch(input) ? input.size : input.x.shape[0]!;
       await this.emit('onBatchBegin', { epoch: e, batch, size });
       if (this.aborted) {
@@ -277,8 +286,8 @@ export class Trainer implements TrainContext {
     if (batch === 0) throw new MedtrainError(`the training data gave no batches in epoch ${e + 1}`, { code: 'no-data', hint: 'check the training split and the batch size (drop-last with fewer images than one batch gives none)' });
     const seconds = (now() - t0) / 1000;
     const logs: EpochLogs = { epoch: e + 1, loss: lossSum / images, lr: this.learningRate, images, seconds, images_per_second: images / seconds };
-    if (o.val) {
-      const v = await this.evaluate(o.val, e);
+    if (val) {
+      const v = await this.evaluate(val, e);
       logs.val_loss = v.loss;
       for (const [k, x] of Object.entries(v.metrics)) logs[`val_${k}`] = x;
     }
@@ -333,14 +342,14 @@ export class Trainer implements TrainContext {
   }
 
   /** Predict a whole source (no training behaviour: BatchNorm uses its moving statistics). */
-  async predict(source: DataSource, pass = 0): Promise<Predictions & { raw: Float32Array }> {
+  async predict(source: SourceLike, pass = 0): Promise<Predictions & { raw: Float32Array }> {
     const ids: string[] = [];
     const trues: Float32Array[] = [];
     const raws: Float32Array[] = [];
     let numClasses = -1;
     let rows = 0;
-    for await (const input of source.batches(pass)) {
-      const x = isBatch(input) ? tf.tensor4d(input.x, [input.size, input.dim, input.dim, input.x.length / (input.size * input.dim * input.dim)]) : input.x;
+    for await (const input of asSource(source).batches(pass)) {
+      const x = isBatch(input) ? batchX(input) : input.x;
       let yTrue: Float32Array;
       try {
         const out = tf.tidy(() => this.model.apply(x, { training: false }) as tf.Tensor);
@@ -368,7 +377,7 @@ export class Trainer implements TrainContext {
   }
 
   /** Loss and metrics over a whole source (the validation pass; the test set in an Experiment). */
-  async evaluate(source: DataSource, pass = 0): Promise<Evaluation> {
+  async evaluate(source: SourceLike, pass = 0): Promise<Evaluation> {
     const p = await this.predict(source, pass);
     if (p.rows === 0) throw new MedtrainError('the evaluation data gave no batches', { code: 'no-data', hint: 'check the validation/test split' });
     const lossT = tf.tidy(() => this.lossFn(tf.tensor2d(p.yTrue, [p.rows, p.numClasses]), tf.tensor2d(p.raw, [p.rows, p.numClasses])));
@@ -379,10 +388,12 @@ export class Trainer implements TrainContext {
   }
 }
 
+function batchX(b: Batch): tf.Tensor {
+  return tf.tensor4d(b.x, [b.size, b.dim, b.dim, b.x.length / (b.size * b.dim * b.dim)]);
+}
+
 function toTensors(input: BatchInput): [tf.Tensor, tf.Tensor] {
-  if (!isBatch(input)) return [input.x, input.y];
-  const channels = input.x.length / (input.size * input.dim * input.dim);
-  return [tf.tensor4d(input.x, [input.size, input.dim, input.dim, channels]), tf.tensor2d(input.y, [input.size, input.numClasses])];
+  return isBatch(input) ? [batchX(input), tf.tensor2d(input.y, [input.size, input.numClasses])] : [input.x, input.y];
 }
 
 function disposeInput(input: BatchInput): void {

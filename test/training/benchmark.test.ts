@@ -251,6 +251,7 @@ describe('unreadable names point at the token', () => {
   it('takes the known models from the registry when given', () => {
     expect(Benchmark.parse('MobileNetV2_chexpert_BCE_E1_B2', { models: ['MobileNetV2'] }).model).toBe('MobileNetV2');
     expect(() => Benchmark.parse('MobileNetV2_chexpert_BCE_E1_B2')).toThrow(/unknown model/);
+    expect(Benchmark.create({ model: 'mobilenetv2' }, { models: ['MobileNetV2'] }).model).toBe('MobileNetV2');
   });
 });
 
@@ -311,6 +312,7 @@ describe('Benchmark.withOverrides (CLI flags)', () => {
       [{ augmentation: 'flip' }, '--augmentation', /none, affine, color/],
       [{ classes: 'a,a' }, '--classes', /twice/],
       [{ batchsize: '3' }, '--batchsize', /unknown benchmark field/],
+      [{ model: 'DenseNet12' }, '--model', /unknown model/],
     ];
     for (const [o, flag, msg] of bad) {
       let err: unknown;

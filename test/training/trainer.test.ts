@@ -142,12 +142,27 @@ describe('Trainer', () => {
     model.dispose();
   });
 
+  it('clips each gradient to clipNorm (Keras clipnorm)', async () => {
+    const tr = task(64, 9);
+    const model = denseModel(tr.features, tr.classes);
+    const w0 = model.getWeights().map((w) => w.dataSync().slice());
+    const trainer = new Trainer({ model, loss: maskedBce, optimizer: tf.train.sgd(1), clipNorm: 1e-3 });
+    await trainer.fit({ epochs: 1, train: tensorSource(tr.x, tr.y, { batchSize: 64 }) });
+    const moved = model.getWeights().map((w, i) => Math.hypot(...Array.from(w.dataSync(), (v, k) => v - w0[i]![k]!)));
+    for (const m of moved) expect(m).toBeLessThanOrEqual(1e-3 * (1 + 1e-4));
+    expect(Math.max(...moved)).toBeGreaterThan(0.9e-3);
+    tf.dispose([tr.x, tr.y]);
+    model.dispose();
+  });
+
   it('applies sigmoid to scores, not to the loss input, for a model that outputs logits', async () => {
     const tr = task(32, 8);
     const model = tf.sequential({ layers: [tf.layers.dense({ inputShape: [tr.features], units: tr.classes, name: 'logits', kernelInitializer: tf.initializers.glorotUniform({ seed: 3 }) })] });
     const fromLogits: LossFn = (y, z) => maskedBce(y, tf.sigmoid(z));
     const trainer = new Trainer({ model, loss: fromLogits, optimizer: createOptimizer('adam', 0.01), outputs: 'logits' });
-    const p = await trainer.predict(tensorSource(tr.x, tr.y, { batchSize: 8 }));
+    const src = tensorSource(tr.x, tr.y, { batchSize: 8 });
+    // A bare batches function is a source too.
+    const p = await trainer.predict((e) => src.batches(e));
     const z = (model.predict(tr.x) as tf.Tensor).dataSync();
     expect(p.yScore[0]).toBeCloseTo(1 / (1 + Math.exp(-z[0]!)), 6);
     expect(p.yScore.every((v) => v > 0 && v < 1)).toBe(true);
