@@ -5,6 +5,7 @@ export * from './backend/index.js';
 export { MedtrainError, isMedtrainError } from './util/errors.js';
 export { createLogger, setLogLevel, addLogSink, fileLogSink, type Logger, type LogLevel } from './util/logger.js';
 export { Rng, type RngState } from './util/rng.js';
+export * from './training/index.js';
 export { runDoctor, formatDoctor, type DoctorReport, type DoctorEngine, type DoctorOptions } from './backend/doctor.js';
 export { buildSmallCnn, measureSmallCnnThroughput, SMALL_CNN, type SmallCnnOptions, type ThroughputOptions, type Throughput } from './backend/small-cnn.js';
 export {
