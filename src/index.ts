@@ -27,3 +27,4 @@ export {
   type WeightScheme,
   type Normalization,
 } from './losses/index.js';
+export * from './metrics/index.js';
