@@ -124,8 +124,8 @@ export function bootstrapReport(scores: Numbers, labels: Numbers, numClasses: nu
   const zd = opts.zeroDivision === undefined ? null : opts.zeroDivision;
   const [groupOf, numGroups] = opts.groups ? denseGroups(opts.groups, rows) : [null, rows];
 
-  // Presort each class once. The classes the full-data macro averages (both labels present) fix the
-  // replicates' macro ranking figures.
+  // Presort each class once. The classes the full-data macro averages (both labels present) are
+  // the classes every replicate's macro averages.
   const indexes: (GroupIndex | null)[] = [];
   const included: boolean[] = [];
   for (let c = 0; c < numClasses; c++) {
@@ -176,9 +176,9 @@ export function bootstrapReport(scores: Numbers, labels: Numbers, numClasses: nu
       for (let k = 0; k < keys.length; k++) {
         const x = v[k]!;
         if (x !== null) perClass[c]![k]![b] = x;
-        // Macro: ranking figures over the included classes, all of which must be defined;
-        // threshold figures over the classes where they are defined.
-        if (isRanking[k] && !included[c]) continue;
+        // Macro: over the included classes; their ranking figures must all be defined, an undefined
+        // threshold score is left out of its mean (as in the report).
+        if (!included[c]) continue;
         if (x === null) {
           if (isRanking[k]) broken[k] = 1;
         } else {

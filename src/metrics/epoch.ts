@@ -6,8 +6,8 @@
  *
  * The reference codebase logs, every epoch, macro and per-class AUROC, precision, recall, F2 (β = 2,
  * threshold 0.5) and binary accuracy; the history gets those and a little more:
- *   <prefix>auroc, <prefix>ap, <prefix>auprc            macro over classes with both labels
- *   <prefix>precision, recall, specificity, f1, f2       macro at the threshold
+ *   <prefix>auroc, <prefix>ap, <prefix>auprc            macro over the classes with both labels
+ *   <prefix>precision, recall, specificity, f1, f2       macro (same classes) at the threshold
  *   <prefix>binary_accuracy                              micro accuracy over labelled entries (Keras's)
  *   <prefix>auroc_excluded                               how many classes the macro AUROC left out
  *   <prefix><metric>/<class>                             per class (auroc, ap, precision, recall, f2)

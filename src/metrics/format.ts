@@ -58,7 +58,7 @@ export function formatEvaluation(r: FileEvaluation): string {
   out.push('');
   out.push(`${r.rows} cases; thresholds: ${r.thresholdMethod} (${r.thresholdSource})${r.thresholdFallback.length ? `; 0.5 used for ${r.thresholdFallback.join(', ')}` : ''}`);
   if (r.excluded.length) {
-    out.push(`left out of the macro AUROC/AP/AUPRC (${r.excludedCount}): ${r.excluded.map((n) => `${n} (${r.classes[n]!.excluded})`).join(', ')}`);
+    out.push(`left out of the macro and weighted averages (${r.excludedCount}): ${r.excluded.map((n) => `${n} (${r.classes[n]!.excluded})`).join(', ')}`);
   }
   if (ci) out.push(`intervals: ${Math.round(ci.level * 100)}% percentile bootstrap, ${ci.replicates} replicates, resampling ${ci.resampling === 'group' ? `${ci.units} patients` : `${ci.units} cases`}`);
   if (r.ignoredLabelColumns.length) out.push(`label columns not evaluated: ${r.ignoredLabelColumns.join(', ')}`);

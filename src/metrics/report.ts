@@ -6,19 +6,19 @@
  * Input: predictions and labels as flat row-major [rows, classes] arrays (typed arrays or plain
  * arrays), labels 1 / 0 / MASKED (-1); masked entries are left out of everything.
  *
- * Aggregates (each states what it averages, so a number never hides a class that could not be
- * scored):
- * - macro ranking metrics (auroc, ap, auprc) average the classes with both positive and negative
- *   labels. The others have an undefined AUROC: they are listed in `excluded` with the reason and
- *   counted in `excludedCount`, and their own AUROC is null, never 0.
- * - macro threshold scores (precision, recall, specificity, F-beta, accuracy) average the classes
- *   where the score is defined, as sklearn's `precision_recall_fscore_support(average='macro',
- *   zero_division=np.nan)` does (with zeroDivision 0 or 1 the substituted values are averaged too,
- *   as sklearn's other settings).
- * - micro pools every labelled (case, class) entry: ranking metrics over the pooled scores (sklearn
- *   average='micro'), threshold scores from the summed confusion counts; micro accuracy is Keras's
- *   binary accuracy over labelled entries.
- * - weighted: the per-class values weighted by each class's positives (sklearn average='weighted').
+ * Aggregates, so that no number hides a class that could not be scored:
+ * - macro and weighted average the classes with both positive and negative labels, for every
+ *   metric. The others (no positives, no negatives, nothing labelled, NaN scores) have an undefined
+ *   AUROC: their own AUROC is null, never 0; they are listed in `excluded`, counted in
+ *   `excludedCount`, and their per-class figures are still reported. A score undefined for an
+ *   included class (precision with nothing predicted positive) is left out of its mean, as sklearn's
+ *   `precision_recall_fscore_support(average='macro', zero_division=np.nan)`; with zeroDivision 0 or
+ *   1 the substituted value is averaged, as sklearn's other settings. When every class has both
+ *   labels the macro figures are sklearn's average='macro', the weighted ones its average='weighted'
+ *   (weights: each class's positives).
+ * - micro pools every labelled (case, class) entry of every class: ranking metrics over the pooled
+ *   scores (sklearn average='micro'), threshold scores from the summed confusion counts; micro
+ *   accuracy is Keras's binary accuracy over labelled entries.
  */
 import { MedtrainError } from '../util/errors.js';
 import { createLogger } from '../util/logger.js';
@@ -64,7 +64,7 @@ export interface ClassReport extends RankingFigures, ThresholdFigures, Confusion
   masked: number;
   /** The operating threshold used (score >= threshold is positive). */
   threshold: number;
-  /** Why the class is left out of the macro ranking metrics, when it is. */
+  /** Why the class is left out of the macro and weighted averages, when it is. */
   excluded?: string;
   /** Labels other than 0 / 1 / masked, read as positive when >= 0.5. */
   nonBinaryLabels?: number;
@@ -77,7 +77,7 @@ export interface EvaluationReport {
   macro: AggregateFigures & { classes: number };
   micro: AggregateFigures & Confusion;
   weighted: AggregateFigures;
-  /** Classes left out of the macro ranking metrics (AUROC undefined). */
+  /** Classes left out of the macro and weighted averages (AUROC undefined). */
   excluded: string[];
   excludedCount: number;
   rows: number;
@@ -168,8 +168,8 @@ export function evaluateMultiLabel(scores: Numbers, labels: Numbers, numClasses:
   }
   const reports = names.map((n) => classes[n]!);
   const included = reports.filter((r) => !r.excluded);
-  const macro = { ...aggregate(reports, included, betas, null), classes: included.length };
-  const weighted = aggregate(reports, included, betas, (r) => r.positives);
+  const macro = { ...aggregate(included, betas, null), classes: included.length };
+  const weighted = aggregate(included, betas, (r) => r.positives);
   const micro = microFigures(scores, labels, reports, betas, zd, opts.micro ?? true);
   return { classes, macro, micro, weighted, excluded, excludedCount: excluded.length, rows };
 }
@@ -188,27 +188,25 @@ export function meanOf(values: readonly (number | null)[], weights?: readonly nu
   return w > 0 ? s / w : null;
 }
 
-function aggregate(all: ClassReport[], included: ClassReport[], betas: readonly number[], weightOf: ((r: ClassReport) => number) | null): AggregateFigures {
+function aggregate(included: ClassReport[], betas: readonly number[], weightOf: ((r: ClassReport) => number) | null): AggregateFigures {
   const avg = (rs: ClassReport[], get: (r: ClassReport) => number | null) =>
     meanOf(
       rs.map(get),
       weightOf ? rs.map(weightOf) : undefined,
     );
-  // Threshold scores: over classes with labelled cases.
-  const labelled = all.filter((r) => r.n > 0);
   const fbeta: Record<string, number | null> = {};
-  for (const b of betas) fbeta[fbetaKey(b)] = avg(labelled, (r) => r.fbeta[fbetaKey(b)] ?? null);
+  for (const b of betas) fbeta[fbetaKey(b)] = avg(included, (r) => r.fbeta[fbetaKey(b)] ?? null);
   return {
     auroc: avg(included, (r) => r.auroc),
     ap: avg(included, (r) => r.ap),
     auprc: avg(included, (r) => r.auprc),
-    precision: avg(labelled, (r) => r.precision),
-    recall: avg(labelled, (r) => r.recall),
-    specificity: avg(labelled, (r) => r.specificity),
-    f1: avg(labelled, (r) => r.f1),
-    f2: avg(labelled, (r) => r.f2),
+    precision: avg(included, (r) => r.precision),
+    recall: avg(included, (r) => r.recall),
+    specificity: avg(included, (r) => r.specificity),
+    f1: avg(included, (r) => r.f1),
+    f2: avg(included, (r) => r.f2),
     fbeta,
-    accuracy: avg(labelled, (r) => r.accuracy),
+    accuracy: avg(included, (r) => r.accuracy),
   };
 }
 

@@ -74,7 +74,7 @@ describe('evaluatePredictionFiles', () => {
     expect(r.thresholdSource).toBe('fixed');
     const text = formatEvaluation(r);
     expect(text).toMatch(/Pleural Effusion/);
-    expect(text).toMatch(/left out of the macro AUROC\/AP\/AUPRC \(1\): Hernia \(no positive labels\)/);
+    expect(text).toMatch(/left out of the macro and weighted averages \(1\): Hernia \(no positive labels\)/);
   });
 
   it('chooses thresholds on validation files and applies them to the test files', () => {

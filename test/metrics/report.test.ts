@@ -49,11 +49,19 @@ describe('multi-label report', () => {
     expect(r.classes.masked!.masked).toBe(4);
   });
 
-  it('macro threshold scores average the classes where they are defined; zeroDivision 0 counts them as sklearn does', () => {
-    expect(r.macro.recall).toBe(1); // A and B have recall 1; "empty" is undefined and left out
-    const zero = evaluateMultiLabel(scores, labels, 4, { classNames: names, zeroDivision: 0 });
-    expect(zero.classes.empty!.recall).toBe(0);
-    expect(zero.macro.recall).toBeCloseTo(2 / 3, 12);
+  it('macro and weighted average the included classes for every metric; undefined scores are left out unless zeroDivision says 0', () => {
+    // "empty" has specificity 0.5 and F1 0 but is excluded: the macro is over A and B.
+    expect(r.macro.specificity).toBe((r.classes.A!.specificity! + r.classes.B!.specificity!) / 2);
+    expect(r.macro.f1).toBe((r.classes.A!.f1! + r.classes.B!.f1!) / 2);
+    expect(r.weighted.recall).toBe(1);
+    // At threshold 0.95 class B predicts nothing positive: its precision is undefined.
+    const t = [0.5, 0.95, 0.5, 0.5];
+    const strict = evaluateMultiLabel(scores, labels, 4, { classNames: names, thresholds: t });
+    expect(strict.classes.B!.precision).toBeNull();
+    expect(strict.macro.precision).toBe(strict.classes.A!.precision);
+    const zero = evaluateMultiLabel(scores, labels, 4, { classNames: names, thresholds: t, zeroDivision: 0 });
+    expect(zero.classes.B!.precision).toBe(0);
+    expect(zero.macro.precision).toBe(zero.classes.A!.precision! / 2);
   });
 
   it('micro pools the labelled entries: its accuracy is Keras binary accuracy over labelled entries', () => {
