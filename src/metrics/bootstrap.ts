@@ -162,10 +162,8 @@ export function bootstrapReport(scores: Numbers, labels: Numbers, numClasses: nu
     broken.fill(0);
     for (let c = 0; c < numClasses; c++) {
       const ix = indexes[c];
-      if (!ix) {
-        for (let k = 0; k < keys.length; k++) if (isRanking[k] && included[c]) broken[k] = 1;
-        continue;
-      }
+      if (!ix) continue; // NaN scores: nothing to resample, and never included
+
       const g = weightedGroups(ix, w, buffers[c]!);
       const cc = confusionAt(g, thresholds[c]!);
       conf.tp += cc.tp;
