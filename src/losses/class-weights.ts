@@ -10,9 +10,10 @@
  * Schemes and their sources (the formulas are gathered in the project's SPEC, "Class weights and
  * losses"):
  * - 'class' — the reference Keras codebase's WBCE weights: r_c = n / pos_c, L1-normalised ×10
- *   (w_c = 10·r_c / Σ_k r_k; the `L1Normed` name token) or raw (w_c = r_c; `NoNorm`).
+ *   (w_c = 10·r_c / Σ_k r_k; normalization 'l1', the `L1Normed` name token) or raw (w_c = r_c;
+ *   'none', `NoNorm`).
  * - 'pos-neg' — the reference codebase's CWBCE weights: r⁺_c = N_c / pos_c and r⁻_c = N_c / neg_c,
- *   each vector L1-normalised ×10 (`L1Normed`) or raw (`NoNorm`).
+ *   each vector L1-normalised ×10 ('l1') or raw ('none').
  * - 'pos-weight' — InnerEye's pos_weight for BCE-with-logits: w⁺_c = (N_c − pos_c) / pos_c, w⁻_c = 1.
  * - 'max-occurrence' — MML's w_c = max_k pos_k / pos_c, applied to both terms of class c.
  * - 'prevalence' — re-weight the loss to the one expected under target prevalences π_c: with the
@@ -36,7 +37,8 @@ import { createLogger } from '../util/logger.js';
 
 const log = createLogger('losses');
 
-export type Normalization = 'L1Normed' | 'NoNorm';
+/** 'l1': L1-normalised ×10 (the name token `L1Normed`); 'none': raw (`NoNorm`). As the Benchmark's classWeightNorm. */
+export type Normalization = 'l1' | 'none';
 
 export type WeightScheme =
   | { kind: 'class'; normalization: Normalization; rows?: number }
@@ -100,7 +102,7 @@ function targetPrevalence(scheme: Extract<WeightScheme, { kind: 'prevalence' }>,
 }
 
 export function describeScheme(s: WeightScheme): string {
-  if (s.kind === 'class' || s.kind === 'pos-neg') return `${s.kind} ${s.normalization}`;
+  if (s.kind === 'class' || s.kind === 'pos-neg') return `${s.kind} ${s.normalization === 'l1' ? 'L1Normed' : 'NoNorm'}`;
   if (s.kind === 'prevalence') return 'imbalanceRatio' in s ? `prevalence (imbalance ratio ${s.imbalanceRatio})` : `prevalence ${JSON.stringify(s.prevalence)}`;
   return s.kind;
 }
@@ -119,14 +121,14 @@ export function computeClassWeights(stats: readonly ClassStats[], scheme: Weight
       break;
     case 'class': {
       const r = stats.map((s, c) => safeRatio(scheme.rows ?? s.positive + s.negative + s.masked, s.positive, c, emptyPositive));
-      positive = scheme.normalization === 'L1Normed' ? l1Times10(r, 'class') : r;
+      positive = scheme.normalization === 'l1' ? l1Times10(r, 'class') : r;
       negative = [...positive];
       break;
     }
     case 'pos-neg': {
       const rp = stats.map((s, c) => safeRatio(s.positive + s.negative, s.positive, c, emptyPositive));
       const rn = stats.map((s, c) => safeRatio(s.positive + s.negative, s.negative, c, emptyNegative));
-      const norm = scheme.normalization === 'L1Normed';
+      const norm = scheme.normalization === 'l1';
       positive = norm ? l1Times10(rp, 'positive') : rp;
       negative = norm ? l1Times10(rn, 'negative') : rn;
       break;

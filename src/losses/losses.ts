@@ -160,7 +160,7 @@ export function focalLoss(focal: FocalOptions = { gamma: 2 }, opts: Omit<LossOpt
 export interface CreateLossOptions extends Omit<LossOptions, 'weights'> {
   /** Training class statistics: the weights of WBCE / CWBCE come from them. */
   stats?: readonly ClassStats[];
-  /** The name's normalisation token (default 'L1Normed', the reference formulas as written). */
+  /** The weights' normalisation, as the Benchmark's classWeightNorm (default 'l1': L1Normed, the reference formulas as written). */
   normalization?: Normalization;
   /** Another weighting scheme instead of the loss's own (e.g. InnerEye's pos-weight, a target prevalence). */
   scheme?: WeightScheme;
@@ -180,7 +180,7 @@ export function createLoss(name: string, opts: CreateLossOptions = {}): LossFn {
   let weights = opts.weights;
   if (!weights && (opts.scheme || lossName === 'WBCE' || lossName === 'CWBCE')) {
     if (!opts.stats) throw new MedtrainError(`${lossName} needs the training class statistics for its weights`, { code: 'bad-loss', hint: 'pass stats (ClassStats per class) or explicit weights' });
-    weights = opts.scheme ? computeClassWeights(opts.stats, opts.scheme, opts.classNames) : classWeightsForLoss(lossName, opts.stats, opts.normalization ?? 'L1Normed', opts.classNames);
+    weights = opts.scheme ? computeClassWeights(opts.stats, opts.scheme, opts.classNames) : classWeightsForLoss(lossName, opts.stats, opts.normalization ?? 'l1', opts.classNames);
   }
   const focal = lossName === 'Focal' ? (opts.focal ?? { gamma: 2 }) : opts.focal;
   return maskedBinaryCrossentropy({ ...opts, weights, focal });

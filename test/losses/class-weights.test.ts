@@ -10,19 +10,19 @@ const stats = [s(10, 90), s(25, 75), s(50, 30, 20)];
 
 describe('class weights', () => {
   it('reference WBCE weights: n/pos, L1-normalised ×10 or raw', () => {
-    const raw = computeClassWeights(stats, { kind: 'class', normalization: 'NoNorm' });
+    const raw = computeClassWeights(stats, { kind: 'class', normalization: 'none' });
     expect(raw.positive).toEqual([10, 4, 2]);
     expect(raw.negative).toEqual([10, 4, 2]);
-    const l1 = computeClassWeights(stats, { kind: 'class', normalization: 'L1Normed' });
+    const l1 = computeClassWeights(stats, { kind: 'class', normalization: 'l1' });
     [10 / 16, 4 / 16, 2 / 16].forEach((f, i) => expect(l1.positive[i]).toBeCloseTo(10 * f, 12));
     expect(l1.positive.reduce((a, b) => a + b)).toBeCloseTo(10, 12);
   });
 
   it('reference CWBCE weights: N/pos and N/neg, each vector L1-normalised ×10 or raw', () => {
-    const raw = computeClassWeights(stats, { kind: 'pos-neg', normalization: 'NoNorm' });
+    const raw = computeClassWeights(stats, { kind: 'pos-neg', normalization: 'none' });
     expect(raw.positive).toEqual([10, 4, 80 / 50]);
     expect(raw.negative).toEqual([100 / 90, 100 / 75, 80 / 30]);
-    const l1 = classWeightsForLoss('CWBCE', stats, 'L1Normed');
+    const l1 = classWeightsForLoss('CWBCE', stats, 'l1');
     const sp = 10 + 4 + 1.6;
     const sn = 100 / 90 + 100 / 75 + 80 / 30;
     expect(l1.positive[0]).toBeCloseTo((10 * 10) / sp, 12);
@@ -38,7 +38,7 @@ describe('class weights', () => {
     const mml = computeClassWeights(stats, { kind: 'max-occurrence' });
     expect(mml.positive).toEqual([5, 2, 1]);
     expect(mml.negative).toEqual([5, 2, 1]);
-    expect(classWeightsForLoss('BCE', stats, 'L1Normed').positive).toEqual([1, 1, 1]);
+    expect(classWeightsForLoss('BCE', stats, 'l1').positive).toEqual([1, 1, 1]);
   });
 
   it('prevalence weights re-weight to the target prevalence; imbalance ratio 1 is sklearn balanced', () => {
@@ -63,10 +63,10 @@ describe('class weights', () => {
   it('a class without positives (or negatives) gets weight 0 on that side, out of the normalisation, never Infinity or NaN', () => {
     const withEmpty = [...stats, s(0, 100), s(100, 0)];
     for (const scheme of [
-      { kind: 'class', normalization: 'L1Normed' },
-      { kind: 'class', normalization: 'NoNorm' },
-      { kind: 'pos-neg', normalization: 'L1Normed' },
-      { kind: 'pos-neg', normalization: 'NoNorm' },
+      { kind: 'class', normalization: 'l1' },
+      { kind: 'class', normalization: 'none' },
+      { kind: 'pos-neg', normalization: 'l1' },
+      { kind: 'pos-neg', normalization: 'none' },
       { kind: 'pos-weight' },
       { kind: 'max-occurrence' },
       { kind: 'prevalence', prevalence: 0.3 },
@@ -76,17 +76,17 @@ describe('class weights', () => {
       expect(w.positive[3], JSON.stringify(scheme)).toBe(0);
       expect(w.emptyPositive).toEqual([3]);
     }
-    const l1 = computeClassWeights(withEmpty, { kind: 'pos-neg', normalization: 'L1Normed' });
+    const l1 = computeClassWeights(withEmpty, { kind: 'pos-neg', normalization: 'l1' });
     // The class without positives takes no share of the positive normalisation: the others' positive
     // weights are those computed without it.
-    const ref = computeClassWeights([...stats, s(100, 0)], { kind: 'pos-neg', normalization: 'L1Normed' });
+    const ref = computeClassWeights([...stats, s(100, 0)], { kind: 'pos-neg', normalization: 'l1' });
     expect(l1.positive.map((v) => v.toFixed(12))).toEqual([...ref.positive.slice(0, 3), 0, ref.positive[3]!].map((v) => v.toFixed(12)));
     expect(l1.negative[4]).toBe(0);
     expect(l1.emptyNegative).toEqual([4]);
   });
 
   it('refuses statistics that define no weights', () => {
-    expect(() => computeClassWeights([s(0, 10), s(0, 5)], { kind: 'pos-neg', normalization: 'L1Normed' })).toThrow(MedtrainError);
+    expect(() => computeClassWeights([s(0, 10), s(0, 5)], { kind: 'pos-neg', normalization: 'l1' })).toThrow(MedtrainError);
     expect(() => computeClassWeights([s(0, 10)], { kind: 'pos-weight' })).toThrow(/no class has positive/);
     expect(() => computeClassWeights([], { kind: 'uniform' })).toThrow(MedtrainError);
     expect(() => computeClassWeights([s(-1, 3)], { kind: 'uniform' })).toThrow(/non-negative/);

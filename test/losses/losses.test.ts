@@ -157,7 +157,7 @@ describe('losses', () => {
     const cw = createLoss('cwbce', { stats })(y, p).dataSync()[0]!;
     expect(cw).toBeCloseTo(((10 * 10) / 12 * l(0.4) + ((10 * 2) / (2 + 10 / 9)) * l(0.6)) / 2, 5);
     // WBCE NoNorm: w = n/pos = [10, 2].
-    const wb = createLoss('WBCE', { stats, normalization: 'NoNorm' })(y, p).dataSync()[0]!;
+    const wb = createLoss('WBCE', { stats, normalization: 'none' })(y, p).dataSync()[0]!;
     expect(wb).toBeCloseTo((10 * l(0.4) + 2 * l(0.6)) / 2, 5);
     const f = createLoss('Focal', {})(y, p).dataSync()[0]!;
     expect(f).toBeCloseTo((0.6 ** 2 * l(0.4) + 0.4 ** 2 * l(0.6)) / 2, 5);

@@ -108,13 +108,13 @@ describe('multi-label report', () => {
   it('epoch evaluation returns plain numbers for the history', () => {
     const e = evaluateEpoch(scores, labels, names);
     expect(e.auroc).toBe(r.macro.auroc);
-    expect(e.history.val_auroc).toBe(r.macro.auroc);
-    expect(e.history['val_auroc/A']).toBe(1);
-    expect(e.history['val_auroc/empty']).toBeNull();
-    expect(e.history.val_auroc_excluded).toBe(2);
-    expect(e.history.val_binary_accuracy).toBe(r.micro.accuracy);
-    expect(e.history.val_f2).toBe(r.macro.f2);
+    expect(e.history.macro_auroc).toBe(r.macro.auroc);
+    expect(e.history['auroc/A']).toBe(1);
+    expect(e.history['auroc/empty']).toBeNull();
+    expect(e.history.auroc_excluded).toBe(2);
+    expect(e.history.binary_accuracy).toBe(r.micro.accuracy);
+    expect(e.history.macro_f2).toBe(r.macro.f2);
     for (const v of Object.values(e.history)) expect(v === null || typeof v === 'number').toBe(true);
-    expect(evaluateEpoch(scores, labels, names, { prefix: '' }).history.auroc).toBe(r.macro.auroc);
+    expect(evaluateEpoch(scores, labels, names, { prefix: 'val_' }).history.val_macro_auroc).toBe(r.macro.auroc);
   });
 });
