@@ -6,25 +6,7 @@ export { MedtrainError, isMedtrainError } from './util/errors.js';
 export { createLogger, setLogLevel, addLogSink, fileLogSink, type Logger, type LogLevel } from './util/logger.js';
 export { Rng, type RngState } from './util/rng.js';
 export * from './training/index.js';
-// LossFn and LossName come from training (the same types).
-export {
-  maskedBinaryCrossentropy,
-  bce,
-  wbce,
-  cwbce,
-  focalLoss,
-  createLoss,
-  EPSILON,
-  computeClassWeights,
-  classWeightsForLoss,
-  l1Times10,
-  describeScheme,
-  type LossOptions,
-  type FocalOptions,
-  type PosNegWeights,
-  type CreateLossOptions,
-  type ClassWeights,
-  type WeightScheme,
-  type Normalization,
-} from './losses/index.js';
+export * from './losses/index.js';
+// Both training and losses name these (the same types); training's are the public ones.
+export { type LossFn, type LossName } from './training/index.js';
 export * from './metrics/index.js';
