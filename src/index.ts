@@ -34,3 +34,7 @@ export {
   type RenderCasesOptions,
   type Severity,
 } from './data/phantom.js';
+export * from './losses/index.js';
+// Both training and losses name these (the same types); training's are the public ones.
+export { type LossFn, type LossName } from './training/index.js';
+export * from './metrics/index.js';
