@@ -210,7 +210,7 @@ export function resample(src: PixelArray, width: number, height: number, c: numb
 interface AxisCoefficients {
   start: Int32Array;
   count: Int32Array;
-  weights: Float32Array;
+  weights: Float64Array;
   taps: number;
   first: number;
   last: number;
@@ -223,7 +223,7 @@ function axisCoefficients(inStart: number, inLen: number, inMax: number, outLen:
   const taps = Math.ceil(support) * 2 + 1;
   const start = new Int32Array(outLen);
   const count = new Int32Array(outLen);
-  const weights = new Float32Array(outLen * taps);
+  const weights = new Float64Array(outLen * taps);
   let first = inMax;
   let last = 0;
   for (let o = 0; o < outLen; o++) {
@@ -341,8 +341,8 @@ export function lungFieldBox(img: { data: PixelArray; width: number; height: num
   const y0 = Math.min(...lungs.map((q) => q.y0));
   const y1 = Math.max(...lungs.map((q) => q.y1)) + 1;
   if (area < 0.08 * n || x1 - x0 < 0.3 * THUMB || y1 - y0 < 0.25 * THUMB) return null;
-  const mx = 0.08 * THUMB;
-  const my = 0.08 * THUMB;
+  const mx = 0.05 * THUMB;
+  const my = 0.05 * THUMB;
   const bx0 = Math.max(0, x0 - mx), bx1 = Math.min(THUMB, x1 + mx);
   const by0 = Math.max(0, y0 - my), by1 = Math.min(THUMB, y1 + my);
   const sx = img.width / THUMB;
@@ -510,7 +510,10 @@ export interface ImageSettings {
   fit: FitMode;
   /** Crop before resizing: 'centre' = the largest centred square; 'lung' = lung field of frontal views (C1). */
   crop: CropMode;
-  /** 'auto' keeps the image's own channels (grey stays one channel until the batch); 'grey' turns colour into luma. */
+  /**
+   * 'auto' keeps colour images in colour and grey ones (including RGB files whose three channels are
+   * equal) as one channel until the batch; 'grey' turns colour into luma.
+   */
   colour: 'auto' | 'grey';
   window: WindowSpec;
   transforms: IntensityTransform[];
@@ -541,7 +544,10 @@ export function resizedHere(s: ImageSettings, box: { w: number; h: number }): bo
 /** Crop, resize (see PreparedImage), window and transform a decoded image. `view` decides whether the lung crop applies. */
 export function prepareImage(raw: RawImage, s: ImageSettings, view?: string): PreparedImage {
   let img: { data: PixelArray; width: number; height: number; channels: 1 | 3 } = raw;
-  if (s.colour === 'grey' && raw.channels === 3) img = { data: toGreyFloat(raw), width: raw.width, height: raw.height, channels: 1 };
+  if (raw.channels === 3) {
+    if (s.colour === 'grey') img = { data: toGreyFloat(raw), width: raw.width, height: raw.height, channels: 1 };
+    else if (equalChannels(raw.data)) img = { data: firstChannel(raw.data), width: raw.width, height: raw.height, channels: 1 };
+  }
   const c = img.channels;
   let box: Box = { x: 0, y: 0, w: img.width, h: img.height };
   let cropFallback: boolean | undefined;
@@ -587,6 +593,18 @@ export function prepareImage(raw: RawImage, s: ImageSettings, view?: string): Pr
     else equalizeHistogram(px, c);
   }
   return { data: quantize(px), width: size, height: size, channels: c, ...flag };
+}
+
+/** Whether every pixel of an RGB image has R = G = B (a grey image stored in colour). */
+function equalChannels(d: Uint8Array | Uint16Array): boolean {
+  for (let i = 0; i < d.length; i += 3) if (d[i] !== d[i + 1] || d[i] !== d[i + 2]) return false;
+  return true;
+}
+
+function firstChannel<T extends Uint8Array | Uint16Array>(d: T): T {
+  const out = (d instanceof Uint8Array ? new Uint8Array(d.length / 3) : new Uint16Array(d.length / 3)) as T;
+  for (let i = 0, j = 0; j < out.length; i += 3, j++) out[j] = d[i]!;
+  return out;
 }
 
 /** Round and clamp to 8 bits. */

@@ -9,6 +9,7 @@ import { MedtrainError } from '../util/errors.js';
 import { Rng } from '../util/rng.js';
 import { decodeImage } from './image.js';
 import { classStats, encodeLabels, resolveClasses, resolveUncertainty, selectRows, type BlankPolicy, type ClassSetSpec, type UncertaintySpec } from './labels.js';
+import { formatSkipped, summarizeSkipped } from './skipped.js';
 import { splitByPatient } from './split.js';
 import { readChestXray14 } from './tables/chestxray14.js';
 import { readChexpert } from './tables/chexpert.js';
@@ -179,12 +180,10 @@ export function formatDataReport(r: DataReport, maxSkipped = 20): string {
   lines.push('');
   if (r.skipped.length === 0) lines.push('  nothing skipped');
   else {
-    lines.push(`  skipped ${r.skipped.length}:`);
-    for (const s of r.skipped.slice(0, maxSkipped)) {
-      const where = s.source ? `${s.source.file}:${s.source.line}` : `${s.file}${s.line !== undefined ? `:${s.line}` : ''}`;
-      lines.push(`    ${where}${s.column ? ` [${s.column}]` : ''}${s.value !== undefined && !s.source ? ` ${JSON.stringify(s.value)}` : ''}: ${s.reason}${s.source ? ` (${s.file})` : ''}`);
-    }
-    if (r.skipped.length > maxSkipped) lines.push(`    … and ${r.skipped.length - maxSkipped} more (--json lists all)`);
+    const { byReason } = summarizeSkipped(r.skipped);
+    lines.push(`  skipped ${r.skipped.length} (${Object.entries(byReason).map(([reason, n]) => `${n} ${reason}`).join('; ')}):`);
+    for (const l of formatSkipped(r.skipped, maxSkipped)) lines.push(`    ${l}`);
+    if (r.skipped.length > maxSkipped) lines[lines.length - 1] += ' (--json lists all)';
   }
   return `${lines.join('\n')}\n`;
 }

@@ -55,10 +55,15 @@ describe('decoding', () => {
     expect(Math.abs(img.data[29 * 40 + 39]! - (39 * 4 + 29))).toBeLessThanOrEqual(3);
   });
 
-  it('decodes an RGB PNG to three channels, exactly', async () => {
+  it('decodes an RGB PNG to three channels, exactly; a grey image stored as RGB is kept as one channel', async () => {
     const img = await decodeImage(readFileSync(f('rgb.png')));
     expect([img.width, img.height, img.channels, img.depth]).toEqual([20, 10, 3, 8]);
     expect(Array.from(img.data.subarray((3 * 20 + 5) * 3, (3 * 20 + 5) * 3 + 3))).toEqual([200, 50, 60]);
+    expect(prepareImage(img, settings()).channels).toBe(3);
+    expect(prepareImage(img, settings({ colour: 'grey' })).data[3 * 20 + 5]).toBe(Math.round(0.299 * 200 + 0.587 * 50 + 0.114 * 60));
+    const greyInRgb: RawImage = { data: Uint8Array.from({ length: 4 * 3 }, (_, i) => 10 * Math.floor(i / 3)), width: 2, height: 2, channels: 3, depth: 8 };
+    const p = prepareImage(greyInRgb, settings());
+    expect([p.channels, Array.from(p.data)]).toEqual([1, [0, 10, 20, 30]]);
   });
 
   it('keeps all 16 bits of a 16-bit greyscale PNG', async () => {

@@ -59,7 +59,8 @@ describe('inspect-data', () => {
     expect(r.skipped[1]).toMatchObject({ file: join(dir, `${P}/train/patient00007/study1/view1_frontal.jpg`), reason: 'missing file', source: { file: join(dir, 'train.csv'), line: 14 } });
     const text = formatDataReport(r);
     expect(text).toContain('rows 42, patients 23');
-    expect(text).toContain('missing file');
+    expect(text).toContain('skipped 2 (1 label outside {1, 0, -1, blank}; 1 missing file)');
+    expect(text).toContain(`${join(dir, 'train.csv')}:14: missing file`);
   });
 
   it('prints exactly one JSON object with --json, and a clear error for a folder it does not know', () => {

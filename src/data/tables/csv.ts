@@ -57,7 +57,7 @@ export function parseLabelCell(text: string): number | undefined {
   const t = text.trim();
   if (t === '') return NaN;
   const v = Number(t);
-  return v === 1 || v === 0 || v === -1 ? v : undefined;
+  return v === 0 ? 0 : v === 1 || v === -1 ? v : undefined;
 }
 
 /** The absolute path of `rel` under `root` (an absolute, normalised folder), or null when it escapes the root. */
