@@ -7,8 +7,9 @@
  *    (num_workers = the same count, PIL), on the same generated files, after one warm-up batch each.
  *    torchvision runs twice: converting to RGB on load (as most CheXpert pipelines do) and keeping
  *    one channel until the end (its fastest honest form); the ratio is against the faster.
- * 2. Seconds to read a generated 223,414-row CheXpert-format train.csv (readChexpert), beside
- *    Python's csv module reading the same file into per-row records.
+ * 2. Seconds (wall and CPU) to read a generated 223,414-row CheXpert-format train.csv
+ *    (readChexpert: records with paths, patients, studies, views and label cells), beside Python's
+ *    csv module reading the same file into per-row records.
  *
  * Flags: --images N (512) --epochs N (3) --batch N (32) --workers N (2) --rows N (223414) --keep
  */
@@ -118,6 +119,7 @@ function writeChexpertCsv(path: string): void {
 const PY_CSV = `
 import csv, sys, time, json
 t = time.perf_counter()
+c = time.process_time()
 rows = []
 with open(sys.argv[1], newline='') as f:
     r = csv.reader(f)
@@ -125,27 +127,34 @@ with open(sys.argv[1], newline='') as f:
     for cells in r:
         rows.append({'path': cells[0], 'sex': cells[1], 'age': float(cells[2]) if cells[2] else None, 'view': cells[3], 'ap': cells[4],
                      'raw': [float(c) if c else float('nan') for c in cells[5:]]})
-print(json.dumps({'rows': len(rows), 'seconds': time.perf_counter() - t}))
+print(json.dumps({'rows': len(rows), 'seconds': time.perf_counter() - t, 'cpuSeconds': time.process_time() - c}))
 `;
 
 async function csvParse(): Promise<Record<string, unknown>> {
   mkdirSync(join(dir, 'CheXpert-v1.0-small'), { recursive: true });
   writeChexpertCsv(join(dir, 'train.csv'));
+  const c0 = process.cpuUsage();
   const t0 = performance.now();
   const table = await readChexpert(dir, { file: 'train.csv' });
   const seconds = (performance.now() - t0) / 1000;
+  const c = process.cpuUsage(c0);
+  const cpuSeconds = (c.user + c.system) / 1e6;
   const py = spawnSync('/usr/bin/python3', ['-c', PY_CSV, join(dir, 'train.csv')], { encoding: 'utf8' });
-  const peer = py.status === 0 ? (JSON.parse(py.stdout.trim()) as { rows: number; seconds: number }) : null;
+  const peer = py.status === 0 ? (JSON.parse(py.stdout.trim()) as { rows: number; seconds: number; cpuSeconds: number }) : null;
   return {
     rows: table.records.length,
     medtrainSeconds: seconds,
+    medtrainCpuSeconds: cpuSeconds,
     pythonCsvSeconds: peer?.seconds ?? null,
+    pythonCsvCpuSeconds: peer?.cpuSeconds ?? null,
     ratio: peer ? peer.seconds / seconds : null,
+    cpuRatio: peer ? peer.cpuSeconds / cpuSeconds : null,
   };
 }
 
 try {
   const loadBefore = loadavg()[0];
+  const csv = await csvParse();
   const { records, list } = await makeImages();
   // Alternate the two, twice, and keep each one's best run: the machine is shared, so one-off load hits either side.
   const runs: { medtrain: Record<string, unknown>[]; rgb: Record<string, unknown>[]; grey: Record<string, unknown>[] } = { medtrain: [], rgb: [], grey: [] };
@@ -158,7 +167,6 @@ try {
   const m = best(runs.medtrain), rgb = best(runs.rgb), grey = best(runs.grey);
   const ips = (x: Record<string, unknown>) => (typeof x.imagesPerSecond === 'number' ? x.imagesPerSecond : NaN);
   const peerBest = Math.max(ips(rgb), ips(grey));
-  const csv = await csvParse();
   process.stdout.write(
     `${JSON.stringify({
       bench: 'data',

@@ -55,16 +55,16 @@ export {
   encodeLabels,
   classStats,
   selectRows,
+  mixedByCount,
   parseBlankPolicy,
   LSR_ONES,
   LSR_ZEROS,
   UNCERTAINTY_MODES,
   type ClassSetSpec,
-  type ClassSelection,
+  type ResolvedClasses,
   type UncertaintyMode,
   type UncertaintySpec,
   type MixedUncertainty,
-  type BlankPolicy,
   type EncodeOptions,
 } from './data/labels.js';
 export { splitByPatient, groupedKFold, writeSplitCsv, readSplitCsv, type Split, type SplitOptions, type KFoldOptions, type Stratify } from './data/split.js';

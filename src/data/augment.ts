@@ -48,11 +48,13 @@ const AUGMENT_NAMES = 'affine, color (or colour), flip, crop (random crop), join
 
 /**
  * An augmentation pipeline from its name: `affine,color`, `affine`, `color`, `flip`, `crop`, in any
- * combination; benchmark spellings `AugAffineColor`, `AffineColor`, `NoAug`; `none` or '' for none.
+ * combination, or a list of those names (a Benchmark's `augmentation`); benchmark spellings
+ * `AugAffineColor`, `AffineColor`, `NoAug`; `none` or '' for none.
  */
-export function parseAugment(spec: string | AugmentConfig | null | undefined): AugmentConfig | null {
+export function parseAugment(spec: string | readonly string[] | AugmentConfig | null | undefined): AugmentConfig | null {
   if (spec === null || spec === undefined) return null;
-  if (typeof spec !== 'string') return Object.keys(spec).length ? spec : null;
+  if (Array.isArray(spec)) return parseAugment(spec.join(','));
+  if (typeof spec !== 'string') return Object.keys(spec).length ? (spec as AugmentConfig) : null;
   let rest = spec.trim().toLowerCase();
   if (rest === '' || rest === 'none' || rest === 'noaug') return null;
   if (rest.startsWith('aug')) rest = rest.slice(3);

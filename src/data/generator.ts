@@ -41,7 +41,7 @@ export interface GeneratorOptions {
   /** 'train' (default) or 'eval' (validation/test: no augmentation, upsampling, balancing, shuffle or drop-last). */
   mode?: 'train' | 'eval';
   /** Augmentation pipeline, e.g. 'affine,color' (training only). */
-  augment?: string | AugmentConfig | null;
+  augment?: string | readonly string[] | AugmentConfig | null;
   /** Intensity transforms, e.g. 'sharp21_hist'. */
   transforms?: string | readonly IntensityTransform[] | null;
   /** 'none' (default), 'centre', 'lung' (lung field of frontal views; `true` = 'lung', as C1). */

@@ -383,9 +383,10 @@ export function otsu(levels: Uint8Array): number {
 /** How raw values map to [0, 255]: 8-bit images keep theirs; 16-bit ones by default stretch min..max. */
 export type WindowSpec = 'auto' | 'minmax' | 'full' | { center: number; width: number };
 
+/** The same shapes as the Benchmark's transforms (src/training/benchmark.ts); blur's sigma defaults to 1. */
 export type IntensityTransform =
-  | { kind: 'unsharp'; radius: number; amount: number }
-  | { kind: 'blur'; sigma: number }
+  | { kind: 'sharp'; radius: number; amount: number }
+  | { kind: 'blur'; sigma?: number }
   | { kind: 'hist' };
 
 const TRANSFORM_HELP = 'sharp<r><a> (unsharp mask, radius r, amount a: sharp21), gb or gb<sigma> (Gaussian blur, sigma 1 by default), hist (histogram equalisation)';
@@ -393,12 +394,12 @@ const TRANSFORM_HELP = 'sharp<r><a> (unsharp mask, radius r, amount a: sharp21),
 /** Parse transforms as in benchmark names: `sharp21`, `gb`, `hist`, joined by `_` or `,`. */
 export function parseTransforms(spec: string | readonly IntensityTransform[] | null | undefined): IntensityTransform[] {
   if (!spec) return [];
-  if (typeof spec !== 'string') return [...spec];
+  if (typeof spec !== 'string') return spec.map((t) => (t.kind === 'blur' ? { kind: 'blur', sigma: t.sigma ?? 1 } : { ...t }));
   const out: IntensityTransform[] = [];
   for (const raw of spec.split(/[_,\s]+/).filter(Boolean)) {
     const tok = raw.toLowerCase();
     let m: RegExpExecArray | null;
-    if ((m = /^sharp(\d)(\d+(?:\.\d+)?)$/.exec(tok))) out.push({ kind: 'unsharp', radius: Number(m[1]), amount: Number(m[2]) });
+    if ((m = /^sharp(\d)(\d+(?:\.\d+)?)$/.exec(tok))) out.push({ kind: 'sharp', radius: Number(m[1]), amount: Number(m[2]) });
     else if ((m = /^gb(\d+(?:\.\d+)?)?$/.exec(tok))) out.push({ kind: 'blur', sigma: m[1] ? Number(m[1]) : 1 });
     else if (tok === 'hist' || tok === 'histeq' || tok === 'he') out.push({ kind: 'hist' });
     else throw new MedtrainError('unknown intensity transform', { code: 'bad-transform', value: raw, hint: `use ${TRANSFORM_HELP}` });
@@ -588,8 +589,8 @@ export function prepareImage(raw: RawImage, s: ImageSettings, view?: string): Pr
     applyWindow(px, raw.depth, s.window);
   }
   for (const t of s.transforms) {
-    if (t.kind === 'unsharp') unsharpMask(px, size, size, c, t.radius, t.amount);
-    else if (t.kind === 'blur') gaussianBlur(px, size, size, c, t.sigma);
+    if (t.kind === 'sharp') unsharpMask(px, size, size, c, t.radius, t.amount);
+    else if (t.kind === 'blur') gaussianBlur(px, size, size, c, t.sigma ?? 1);
     else equalizeHistogram(px, c);
   }
   return { data: quantize(px), width: size, height: size, channels: c, ...flag };

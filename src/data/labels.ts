@@ -32,7 +32,7 @@ export const N5: readonly string[] = ['Atelectasis', 'Cardiomegaly', 'Consolidat
 export type ClassSetSpec = 'N5' | 'N12' | 'N14' | 'all' | readonly string[] | string;
 
 /** The chosen classes: their names and their columns in the table's raw cells. */
-export interface ClassSelection {
+export interface ResolvedClasses {
   names: string[];
   columns: number[];
   /** All the table's classes (the raw cells' order). */
@@ -50,7 +50,7 @@ function findClass(tableClasses: readonly string[], name: string): number {
 }
 
 /** Resolve a class set against a table's classes. */
-export function resolveClasses(spec: ClassSetSpec | undefined, tableClasses: readonly string[]): ClassSelection {
+export function resolveClasses(spec: ClassSetSpec | undefined, tableClasses: readonly string[]): ResolvedClasses {
   let wanted: readonly string[];
   let setName = '';
   if (spec === undefined || spec === 'all' || (typeof spec === 'string' && spec.toLowerCase() === 'all')) wanted = tableClasses;
@@ -94,8 +94,11 @@ export interface MixedUncertainty {
   default?: UncertaintyMode;
 }
 
-/** A mode, per-class lists, or a token as in benchmark names ('Uones', 'U-Zeros', 'U32', 'lsr-ones', 'zeros=A,B;ones=C'). */
-export type UncertaintySpec = UncertaintyMode | MixedUncertainty | string;
+/**
+ * A mode, per-class lists, a token as in benchmark names ('Uones', 'U-Zeros', 'U32', 'lsr-ones',
+ * 'zeros=A,B;ones=C'), or a Benchmark's uncertainty object ({kind: 'ones'}, {kind: 'mixed', zeros: 7, ones: 5}).
+ */
+export type UncertaintySpec = UncertaintyMode | MixedUncertainty | string | { kind: UncertaintyMode } | { kind: 'mixed'; zeros: number; ones: number };
 
 /** LSR ranges (Pham et al. 2020): uncertain → uniform in these. */
 export const LSR_ONES: readonly [number, number] = [0.55, 0.85];
@@ -140,8 +143,8 @@ export function resolveUncertainty(spec: UncertaintySpec | undefined, classNames
     if (mode) return Array<UncertaintyMode>(n).fill(mode);
     const digits = /^u-?(\d{2,})$/i.exec(spec.trim());
     if (digits) {
-      const { zeros } = splitMixedCounts(digits[1]!, n);
-      return classNames.map((_, i) => (i < zeros ? 'zeros' : 'ones'));
+      const { zeros, ones } = splitMixedCounts(digits[1]!, n);
+      return mixedByCount(zeros, ones, classNames);
     }
     if (spec.includes('=')) {
       const mixed: Record<string, string[]> & { default?: UncertaintyMode } = {};
@@ -159,7 +162,24 @@ export function resolveUncertainty(spec: UncertaintySpec | undefined, classNames
     }
     throw new MedtrainError('unknown uncertainty encoding', { code: 'bad-uncertainty', value: spec, hint: `use ${HELP}` });
   }
+  if ('kind' in spec) {
+    if (spec.kind === 'mixed') return mixedByCount((spec as { zeros: number }).zeros, (spec as { ones: number }).ones, classNames);
+    if (!UNCERTAINTY_MODES.includes(spec.kind)) throw new MedtrainError('unknown uncertainty encoding', { code: 'bad-uncertainty', value: spec.kind, hint: `use ${HELP}` });
+    return Array<UncertaintyMode>(n).fill(spec.kind);
+  }
   return resolveMixed(spec, classNames);
+}
+
+/** U<z><o>: the first z classes (in the class set's order) to 0, the last o to 1; z + o must be the class count. */
+export function mixedByCount(zeros: number, ones: number, classNames: readonly string[]): UncertaintyMode[] {
+  if (zeros + ones !== classNames.length) {
+    throw new MedtrainError(`a mixed encoding of ${zeros} zeros and ${ones} ones needs ${zeros + ones} classes; ${classNames.length} are selected`, {
+      code: 'bad-uncertainty',
+      value: `U${zeros}${ones}`,
+      hint: `U<z><o> maps the first z classes to 0 and the last o to 1 (classes: ${classNames.join(', ')}); or name them: zeros=A,B;ones=C`,
+    });
+  }
+  return classNames.map((_, i) => (i < zeros ? 'zeros' : 'ones'));
 }
 
 function resolveMixed(spec: MixedUncertainty, classNames: readonly string[]): UncertaintyMode[] {
@@ -206,7 +226,7 @@ export function parseBlankPolicy(text: string): BlankPolicy {
 }
 
 /** Encode records' raw cells for the selected classes: Float32Array [n × C], MASKED where not labelled. */
-export function encodeLabels(records: readonly CaseRecord[], classes: ClassSelection, opts: EncodeOptions = {}): Float32Array {
+export function encodeLabels(records: readonly CaseRecord[], classes: ResolvedClasses, opts: EncodeOptions = {}): Float32Array {
   const C = classes.names.length;
   const modes = resolveUncertainty(opts.uncertainty, classes.names);
   const blank = opts.blank ?? 'zero';
@@ -256,7 +276,7 @@ export function encodeLabels(records: readonly CaseRecord[], classes: ClassSelec
  * Per-class counts: `uncertain` and `blank` count raw cells; `positive` (encoded ≥ 0.5), `negative`
  * (encoded < 0.5) and `masked` count after encoding. Keyed by class name, in class order.
  */
-export function classStats(records: readonly CaseRecord[], encoded: Float32Array, classes: ClassSelection): Record<string, ClassStats> {
+export function classStats(records: readonly CaseRecord[], encoded: Float32Array, classes: ResolvedClasses): Record<string, ClassStats> {
   const C = classes.names.length;
   if (encoded.length !== records.length * C) throw new Error(`classStats: ${encoded.length} labels for ${records.length} records × ${C} classes`);
   const stats = classes.names.map(() => ({ positive: 0, negative: 0, uncertain: 0, blank: 0, masked: 0 }));

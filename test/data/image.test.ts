@@ -166,9 +166,11 @@ describe('resizing and cropping', () => {
 
 describe('intensity transforms', () => {
   it('reads transform names as in benchmark names', () => {
-    expect(parseTransforms('sharp21_gb_hist')).toEqual([{ kind: 'unsharp', radius: 2, amount: 1 }, { kind: 'blur', sigma: 1 }, { kind: 'hist' }]);
-    expect(parseTransforms('GB2,sharp11')).toEqual([{ kind: 'blur', sigma: 2 }, { kind: 'unsharp', radius: 1, amount: 1 }]);
+    expect(parseTransforms('sharp21_gb_hist')).toEqual([{ kind: 'sharp', radius: 2, amount: 1 }, { kind: 'blur', sigma: 1 }, { kind: 'hist' }]);
+    expect(parseTransforms('GB2,sharp11')).toEqual([{ kind: 'blur', sigma: 2 }, { kind: 'sharp', radius: 1, amount: 1 }]);
     expect(parseTransforms('')).toEqual([]);
+    // The Benchmark's transform objects read as they are.
+    expect(parseTransforms([{ kind: 'sharp', radius: 2, amount: 1 }, { kind: 'blur' }])).toEqual([{ kind: 'sharp', radius: 2, amount: 1 }, { kind: 'blur', sigma: 1 }]);
     expect(() => parseTransforms('sharp21_emboss')).toThrow(MedtrainError);
   });
 

@@ -83,6 +83,10 @@ describe('uncertainty encodings and blank policies', () => {
     expect(resolveUncertainty('U104', [...CHEXPERT_CLASSES])).toEqual([...Array(10).fill('zeros'), ...Array(4).fill('ones')]);
     expect(enc({ uncertainty: 'U21' })).toEqual(enc({ uncertainty: { zeros: ['A', 'B'], ones: ['C'] } }));
     expect(splitMixedCounts('75', 12)).toEqual({ zeros: 7, ones: 5 });
+    // The Benchmark's uncertainty objects mean the same.
+    expect(resolveUncertainty({ kind: 'mixed', zeros: 3, ones: 2 }, N5)).toEqual(resolveUncertainty('U32', N5));
+    expect(resolveUncertainty({ kind: 'lsr-ones' }, N5)).toEqual(Array(5).fill('lsr-ones'));
+    expect(() => resolveUncertainty({ kind: 'mixed', zeros: 7, ones: 5 }, N5)).toThrow(/needs 12 classes; 5 are selected/);
     expect(() => resolveUncertainty('U75', N5)).toThrow(/does not split into zeros \+ ones = 5/);
     expect(() => resolveUncertainty('U110', Array(11).fill('x'))).toThrow(/ambiguous/);
     expect(() => resolveUncertainty('U-maybe', N5)).toThrow(MedtrainError);
