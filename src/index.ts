@@ -56,6 +56,7 @@ export {
   classStats,
   selectRows,
   mixedByCount,
+  classSetNames,
   parseBlankPolicy,
   LSR_ONES,
   LSR_ZEROS,

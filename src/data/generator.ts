@@ -327,6 +327,16 @@ export class ImageDataGenerator {
     return this.pool;
   }
 
+  /** The Trainer's DataSource: the batches of one epoch (as `epoch(e)`). */
+  batches(epoch: number): AsyncGenerator<Batch> {
+    return this.epoch(epoch);
+  }
+
+  /** Batches per epoch (the Trainer's DataSource.steps). */
+  get steps(): number {
+    return this.numBatches;
+  }
+
   /** The batches of epoch e (from batch `fromBatch` on, to resume mid-epoch). */
   async *epoch(e: number, opts: { fromBatch?: number } = {}): AsyncGenerator<Batch> {
     await this.prepare();

@@ -21,7 +21,19 @@ import type { CaseRecord, ClassStats, LabelTable, SkippedItem } from './types.js
 export const DEFAULT_VAL = 0.2;
 export const DEFAULT_SEED = 6122156;
 
+/** The fields of a Benchmark (src/training/benchmark.ts) that decide what a dataset looks like to a run. */
+export interface BenchmarkDataFields {
+  dataset: 'chexpert' | 'chestxray14';
+  classes: ClassSetSpec;
+  uncertainty: UncertaintySpec;
+  blankPolicy: BlankPolicy;
+  split: { val: number };
+  seed: number;
+}
+
 export interface InspectOptions {
+  /** A benchmark's classes, encoding, blank policy and split; the options below override them. */
+  benchmark?: BenchmarkDataFields;
   classes?: ClassSetSpec;
   uncertainty?: UncertaintySpec;
   blank?: BlankPolicy;
@@ -109,8 +121,15 @@ async function checkImageFiles(records: readonly CaseRecord[], mode: 'exists' | 
   return out.sort((a, b) => a.source!.file.localeCompare(b.source!.file) || a.source!.line - b.source!.line);
 }
 
-export async function inspectData(dir: string, opts: InspectOptions = {}): Promise<DataReport> {
+export async function inspectData(dir: string, options: InspectOptions = {}): Promise<DataReport> {
+  const b = options.benchmark;
+  const opts: InspectOptions = b
+    ? { classes: b.classes, uncertainty: b.uncertainty, blank: b.blankPolicy, val: b.split.val, seed: b.seed, ...stripUndefined(options) }
+    : options;
   const tables = await readTables(dir, opts);
+  if (b && tables.dataset !== 'generic' && tables.dataset !== b.dataset) {
+    throw new MedtrainError(`the benchmark is for ${b.dataset} but the folder holds ${tables.dataset}`, { code: 'dataset-mismatch', file: tables.root, hint: `use a ${tables.dataset} benchmark name, or point --data at a ${b.dataset} folder` });
+  }
   const check = opts.checkImages ?? 'exists';
   const all = [...tables.train.records, ...(tables.test?.records ?? [])];
   const imageProblems = check === 'none' ? [] : await checkImageFiles(all, check);
@@ -160,6 +179,10 @@ export async function inspectData(dir: string, opts: InspectOptions = {}): Promi
     filtered: (tables.train.filtered ?? 0) + (tables.test?.filtered ?? 0),
     skipped: [...tables.train.skipped, ...(tables.test?.skipped ?? []), ...imageProblems],
   };
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
 /** A plain-text report for the terminal. */

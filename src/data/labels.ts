@@ -20,6 +20,7 @@
  */
 import { MedtrainError, listForMessage } from '../util/errors.js';
 import type { Rng } from '../util/rng.js';
+import { CHESTXRAY14_CLASSES } from './tables/chestxray14.js';
 import { CHEXPERT_CLASSES } from './tables/chexpert.js';
 import { MASKED, type CaseRecord, type ClassStats } from './types.js';
 
@@ -27,6 +28,17 @@ export const N14: readonly string[] = CHEXPERT_CLASSES;
 export const N12: readonly string[] = CHEXPERT_CLASSES.filter((c) => c !== 'No Finding' && c !== 'Support Devices');
 /** The CheXpert competition set, in SPEC order. */
 export const N5: readonly string[] = ['Atelectasis', 'Cardiomegaly', 'Consolidation', 'Edema', 'Pleural Effusion'];
+
+/**
+ * The class names of a named set for a dataset (the Benchmark's ClassSetResolver): CheXpert's N5,
+ * N12, N14; ChestX-ray14's N14 (its 14 findings) and N5 (with Effusion for Pleural Effusion).
+ */
+export function classSetNames(dataset: 'chexpert' | 'chestxray14', set: 'N5' | 'N12' | 'N14'): readonly string[] {
+  if (dataset === 'chexpert') return set === 'N5' ? N5 : set === 'N12' ? N12 : N14;
+  if (set === 'N14') return CHESTXRAY14_CLASSES;
+  if (set === 'N5') return N5.map((c) => (c === 'Pleural Effusion' ? 'Effusion' : c));
+  throw new MedtrainError('ChestX-ray14 has no N12 class set', { code: 'bad-classes', value: set, hint: 'use N5, N14 or a list of its findings' });
+}
 
 /** 'N5', 'N12', 'N14', 'all' (every class of the table), a list of names, or a comma-separated list. */
 export type ClassSetSpec = 'N5' | 'N12' | 'N14' | 'all' | readonly string[] | string;

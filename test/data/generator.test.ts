@@ -4,6 +4,7 @@ import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../src/backend/index.js';
 import { ImageDataGenerator, type GeneratorOptions } from '../../src/data/generator.js';
+import type { DataSource } from '../../src/training/trainer.js';
 import { MASKED, type Batch, type CaseRecord } from '../../src/data/types.js';
 import { MedtrainError } from '../../src/util/errors.js';
 import { Rng } from '../../src/util/rng.js';
@@ -56,6 +57,10 @@ describe('ImageDataGenerator', () => {
     for (const bb of bs) bb.ids.forEach((id, k) => expect(Array.from(bb.y.subarray(k * C, k * C + C))).toEqual(Array.from(labels.subarray(byId.get(id)! * C, byId.get(id)! * C + C))));
     expect(new Set(bs.flatMap((x) => x.ids)).size).toBe(N);
     expect(g.throughput().lastEpoch).toMatchObject({ images: N, batches: 4 });
+    // It is the Trainer's DataSource as it is.
+    const source: DataSource = g;
+    expect(source.steps).toBe(4);
+    expect(view(await collect(g, 0))).toEqual(view(bs));
     expect(g.throughput().lastEpoch.imagesPerSecond).toBeGreaterThan(0);
   });
 

@@ -3,6 +3,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatDataReport, inspectData } from '../../src/data/inspect.js';
+import { Benchmark } from '../../src/training/benchmark.js';
 import { MedtrainError } from '../../src/util/errors.js';
 import { CHEXPERT_HEADER, chexpertRow, tempDir, writeGreyJpeg } from './fixtures.js';
 
@@ -65,7 +66,7 @@ describe('inspect-data', () => {
 
   it('prints exactly one JSON object with --json, and a clear error for a folder it does not know', () => {
     const run = (args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', 'scripts/inspect-data.ts', ...args], { encoding: 'utf8', env: { ...process.env, MEDTRAIN_LOG_LEVEL: 'error' } });
-    const ok = run(['--data', dir, '--classes', 'Cardiomegaly,Edema', '--val', '0.2', '--json']);
+    const ok = run(['--data', dir, '--benchmark', 'chexpert_BCE_E3_B32_DS8020', '--classes', 'Cardiomegaly,Edema', '--json']);
     expect(ok.status).toBe(0);
     const lines = ok.stdout.trim().split('\n');
     expect(lines).toHaveLength(1);
@@ -77,6 +78,15 @@ describe('inspect-data', () => {
     expect(bad.status).toBe(2);
     expect(JSON.parse(bad.stdout.trim())).toMatchObject({ error: 'unknown-dataset' });
     expect(bad.stderr).toMatch(/not a dataset folder/);
+  });
+
+  it("takes classes, encoding, blank policy, split and seed from a benchmark, flags overriding them", async () => {
+    const r = await inspectData(dir, { benchmark: Benchmark.parse('chexpert_BCE_E3_B32_N5_U32_BlankMask_DS9505'), checkImages: 'none' });
+    expect(r.settings).toMatchObject({ classes: ['Atelectasis', 'Cardiomegaly', 'Consolidation', 'Edema', 'Pleural Effusion'], blank: 'mask', val: 0.05, seed: '6122156' });
+    expect(Object.values(r.settings.uncertainty)).toEqual(['zeros', 'zeros', 'zeros', 'ones', 'ones']);
+    const over = await inspectData(dir, { benchmark: Benchmark.parse('chexpert_BCE_E3_B32_N5_U32'), uncertainty: 'ignore', checkImages: 'none' });
+    expect(new Set(Object.values(over.settings.uncertainty))).toEqual(new Set(['ignore']));
+    await expect(inspectData(dir, { benchmark: Benchmark.parse('chestxray14_BCE_E3_B32'), checkImages: 'none' })).rejects.toThrow(/for chestxray14 but the folder holds chexpert/);
   });
 
   it('reads a generic table when asked', async () => {

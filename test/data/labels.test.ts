@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { classStats, encodeLabels, N12, N5, resolveClasses, resolveUncertainty, selectRows, splitMixedCounts, LSR_ONES, LSR_ZEROS } from '../../src/data/labels.js';
+import { classSetNames, classStats, encodeLabels, N12, N5, resolveClasses, resolveUncertainty, selectRows, splitMixedCounts, LSR_ONES, LSR_ZEROS } from '../../src/data/labels.js';
 import { CHESTXRAY14_CLASSES } from '../../src/data/tables/chestxray14.js';
 import { CHEXPERT_CLASSES } from '../../src/data/tables/chexpert.js';
 import { MASKED, type CaseRecord } from '../../src/data/types.js';
@@ -45,6 +45,10 @@ describe('class sets', () => {
     expect(resolveClasses('N14', CHESTXRAY14_CLASSES).names).toEqual([...CHESTXRAY14_CLASSES]);
     expect(() => resolveClasses('N12', CHESTXRAY14_CLASSES)).toThrow(/class set N12: the table has no class 'Enlarged Cardiomediastinum'/);
     expect(() => resolveClasses(['Edema', 'Flu'], CHEXPERT_CLASSES)).toThrow(MedtrainError);
+    // The Benchmark's class-set resolver gives the same names.
+    expect(classSetNames('chexpert', 'N12')).toEqual(N12);
+    expect(classSetNames('chestxray14', 'N5')).toEqual(resolveClasses('N5', CHESTXRAY14_CLASSES).names);
+    expect(() => classSetNames('chestxray14', 'N12')).toThrow(MedtrainError);
     expect(() => resolveClasses(['Edema', 'edema'], CHEXPERT_CLASSES)).toThrow(/twice/);
   });
 });
