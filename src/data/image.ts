@@ -440,27 +440,24 @@ export function gaussianBlur(x: Float32Array, w: number, h: number, c: number, s
   for (let i = -r; i <= r; i++) total += k[i + r] = Math.exp(-(i * i) / (2 * sigma * sigma));
   for (let i = 0; i < k.length; i++) k[i] = k[i]! / total;
   const tmp = new Float32Array(x.length);
+  convolveAxis(x, tmp, w, h, c, k, true);
+  convolveAxis(tmp, x, w, h, c, k, false);
+}
+
+/** Convolve every row (horizontal) or column with an odd kernel, edges clamped. */
+function convolveAxis(src: Float32Array, dst: Float32Array, w: number, h: number, c: number, k: Float32Array, horizontal: boolean): void {
+  const r = (k.length - 1) / 2;
+  const n = horizontal ? w : h;
+  const step = horizontal ? c : w * c;
   for (let y = 0; y < h; y++) {
     for (let xx = 0; xx < w; xx++) {
+      const pos = horizontal ? xx : y;
       for (let ch = 0; ch < c; ch++) {
+        const at = (y * w + xx) * c + ch;
+        const base = at - pos * step;
         let acc = 0;
-        for (let i = -r; i <= r; i++) {
-          const sx = Math.min(w - 1, Math.max(0, xx + i));
-          acc += k[i + r]! * x[(y * w + sx) * c + ch]!;
-        }
-        tmp[(y * w + xx) * c + ch] = acc;
-      }
-    }
-  }
-  for (let y = 0; y < h; y++) {
-    for (let xx = 0; xx < w; xx++) {
-      for (let ch = 0; ch < c; ch++) {
-        let acc = 0;
-        for (let i = -r; i <= r; i++) {
-          const sy = Math.min(h - 1, Math.max(0, y + i));
-          acc += k[i + r]! * tmp[(sy * w + xx) * c + ch]!;
-        }
-        x[(y * w + xx) * c + ch] = acc;
+        for (let i = -r; i <= r; i++) acc += k[i + r]! * src[base + Math.min(n - 1, Math.max(0, pos + i)) * step]!;
+        dst[at] = acc;
       }
     }
   }
