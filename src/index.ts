@@ -57,6 +57,7 @@ export {
   selectRows,
   mixedByCount,
   classSetNames,
+  upsamplingFactors,
   parseBlankPolicy,
   LSR_ONES,
   LSR_ZEROS,

@@ -308,6 +308,23 @@ export function classStats(records: readonly CaseRecord[], encoded: Float32Array
   return Object.fromEntries(classes.names.map((n, k) => [n, stats[k]!]));
 }
 
+/**
+ * Per-class upsampling factors for `_Upsampled`: classes with fewer positives than the median class
+ * get median / positives (at most `maxFactor`, default 4), the others 1. For the generator's
+ * `upsample` option, which appends that many copies of each positive row (fractions as a seeded subset).
+ */
+export function upsamplingFactors(labels: Float32Array, numClasses: number, opts: { maxFactor?: number } = {}): number[] {
+  const maxFactor = opts.maxFactor ?? 4;
+  const pos = new Array<number>(numClasses).fill(0);
+  for (let i = 0; i < labels.length; i++) {
+    const y = labels[i]!;
+    if (y !== MASKED && y >= 0.5) pos[i % numClasses]!++;
+  }
+  const sorted = [...pos].sort((a, b) => a - b);
+  const median = numClasses % 2 ? sorted[(numClasses - 1) / 2]! : (sorted[numClasses / 2 - 1]! + sorted[numClasses / 2]!) / 2;
+  return pos.map((p) => (p > 0 && p < median ? Math.min(maxFactor, median / p) : 1));
+}
+
 /** Rows of an [n × C] label matrix, in the order of `indices`. */
 export function selectRows(labels: Float32Array, numClasses: number, indices: ArrayLike<number>): Float32Array {
   const out = new Float32Array(indices.length * numClasses);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { classSetNames, classStats, encodeLabels, N12, N5, resolveClasses, resolveUncertainty, selectRows, splitMixedCounts, LSR_ONES, LSR_ZEROS } from '../../src/data/labels.js';
+import { classSetNames, classStats, encodeLabels, upsamplingFactors, N12, N5, resolveClasses, resolveUncertainty, selectRows, splitMixedCounts, LSR_ONES, LSR_ZEROS } from '../../src/data/labels.js';
 import { CHESTXRAY14_CLASSES } from '../../src/data/tables/chestxray14.js';
 import { CHEXPERT_CLASSES } from '../../src/data/tables/chexpert.js';
 import { MASKED, type CaseRecord } from '../../src/data/types.js';
@@ -125,6 +125,11 @@ describe('uncertainty encodings and blank policies', () => {
     });
     const z = encodeLabels(ROWS, ALL, { uncertainty: 'ones', blank: 'zero' });
     expect(classStats(ROWS, z, ALL).C).toEqual({ positive: 3, negative: 2, uncertain: 2, blank: 1, masked: 0 });
+    // Upsampling factors: classes below the median positive count come up towards it (at most 4x).
+    const y3 = Float32Array.from([1, 1, 1, 1, 0, 1, 1, 0, 1, 1, 0, 1, 1, 0, M, 1, 0, 0, 1, 0, 0, 1, 0, 0]); // 8 rows × 3: positives 8, 1, 4
+    expect(upsamplingFactors(y3, 3)).toEqual([1, 4, 1]);
+    expect(upsamplingFactors(y3, 3, { maxFactor: 8 })).toEqual([1, 4, 1]);
+    expect(upsamplingFactors(y3, 3, { maxFactor: 2 })).toEqual([1, 2, 1]);
     expect(Array.from(selectRows(z, 4, [4, 0]))).toEqual([...Array.from(z.subarray(16, 20)), ...Array.from(z.subarray(0, 4))]);
   });
 });
