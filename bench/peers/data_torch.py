@@ -10,6 +10,7 @@ Usage: python3 data_torch.py --files LIST --batch 32 --workers 2 --epochs 2 --mo
 """
 import argparse
 import json
+import os
 import time
 
 import torch
@@ -63,15 +64,33 @@ def main():
     # Warm-up: start the workers and take one batch, outside the timing (as for medtrain).
     it = iter(loader)
     next(it)
+    pids = [w.pid for w in getattr(it, '_workers', [])]
     del it
     images = 0
+    c0 = cpu_seconds(pids)
     t0 = time.perf_counter()
     for _ in range(a.epochs):
         for x, _y in loader:
             images += x.shape[0]
     secs = time.perf_counter() - t0
+    cpu = cpu_seconds(pids) - c0
     print(json.dumps({'images': images, 'seconds': secs, 'imagesPerSecond': images / secs,
+                      'cpuSeconds': cpu, 'imagesPerCpuSecond': images / cpu if cpu > 0 else None,
                       'torch': torch.__version__, 'mode': a.mode, 'workers': a.workers}))
+
+
+def cpu_seconds(pids):
+    """CPU time of this process and of the DataLoader's worker processes (Linux /proc)."""
+    total = time.process_time()
+    tick = os.sysconf('SC_CLK_TCK')
+    for pid in pids:
+        try:
+            with open(f'/proc/{pid}/stat') as f:
+                fields = f.read().rsplit(')', 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / tick
+        except (OSError, IndexError, ValueError):
+            pass
+    return total
 
 
 if __name__ == '__main__':
