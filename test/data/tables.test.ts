@@ -38,7 +38,7 @@ describe('label cells', () => {
     expect([parseLabelCell('-1.0'), parseLabelCell('-1')]).toEqual([-1, -1]);
     expect(parseLabelCell('')).toBeNaN();
     expect(parseLabelCell('  ')).toBeNaN();
-    for (const bad of ['2', '0.5', 'yes', 'nan', '1,0', 'True']) expect(parseLabelCell(bad)).toBeUndefined();
+    for (const bad of ['2', '0.5', 'yes', 'nan', '1,0', 'True', '0x1', '1e0', 'Infinity']) expect(parseLabelCell(bad)).toBeUndefined();
   });
 
   it('keeps paths inside the data root', () => {
@@ -168,6 +168,10 @@ describe('CheXpert tables', () => {
     const t = await readChexpert(dir, { file: 'quote.csv', policy: 'skip' });
     expect(t.records).toHaveLength(0);
     expect(t.skipped[0]).toMatchObject({ line: 2, reason: expect.stringMatching(/never closed/) });
+    writeChexpert(dir, 'quote2.csv', [CHEXPERT_HEADER, chexpertRow(`${P}/patient00001/study1/view1_frontal.jpg`, {}, { sex: '"Fe"male' }), chexpertRow(`${P}/patient00002/study1/view1_frontal.jpg`, {})]);
+    const t2 = await readChexpert(dir, { file: 'quote2.csv', policy: 'skip' });
+    expect(t2.records.map((r) => r.patientId)).toEqual(['patient00002']);
+    expect(t2.skipped[0]).toMatchObject({ line: 2, reason: expect.stringMatching(/unreadable CSV row: Invalid Closing Quote/) });
     const e = await rejection(readChexpert(dir, { file: 'nothere.csv' }));
     expect(e.code).toBe('missing-file');
   });

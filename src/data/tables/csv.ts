@@ -37,8 +37,9 @@ export class BadInput {
 }
 
 /**
- * A label cell: '1'/'1.0' positive, '0'/'0.0' negative, '-1'/'-1.0' uncertain, blank = NaN (not
- * mentioned). Anything else is undefined (a bad cell).
+ * A label cell: '1'/'1.0' positive, '0'/'0.0' negative, '-1'/'-1.0' uncertain (other decimal
+ * spellings of those three and surrounding spaces too), blank = NaN (not mentioned). Anything else
+ * is undefined (a bad cell).
  */
 export function parseLabelCell(text: string): number | undefined {
   switch (text) {
@@ -56,6 +57,7 @@ export function parseLabelCell(text: string): number | undefined {
   }
   const t = text.trim();
   if (t === '') return NaN;
+  if (!/^[+-]?\d+(?:\.\d*)?$/.test(t)) return undefined;
   const v = Number(t);
   return v === 0 ? 0 : v === 1 || v === -1 ? v : undefined;
 }
@@ -100,7 +102,7 @@ export async function streamCsv(file: string, bad: BadInput, handler: CsvRowHand
       try {
         cells = (parseSync(record, { relax_column_count: true }) as string[][])[0] ?? [''];
       } catch (e) {
-        bad.report({ file, line, value: record.length > 80 ? `${record.slice(0, 77)}...` : record, reason: `unreadable CSV row: ${(e as Error).message.replace(/^Invalid Record Length: |^CsvError: /, '')}` }, 'check the quoting on that line (a quote inside a cell is written "")');
+        bad.report({ file, line, value: record.length > 80 ? `${record.slice(0, 77)}...` : record, reason: `unreadable CSV row: ${(e as Error).message.replace(/ at line \d+/, '')}` }, 'check the quoting on that line (a quote inside a cell is written "")');
         return;
       }
     }
@@ -118,7 +120,7 @@ export async function streamCsv(file: string, bad: BadInput, handler: CsvRowHand
   const decoder = new StringDecoder('utf8');
   let rest = '';
   let lineNo = 0;
-  // A record still open inside quotes: its text so far, its first line, and its quote count parity.
+  // A record still open inside quotes (an odd number of quotes so far): its text and its first line.
   let open: { text: string; line: number } | null = null;
   let first = true;
   const take = (text: string, final: boolean) => {
