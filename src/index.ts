@@ -88,6 +88,6 @@ export {
   type FitMode,
 } from './data/image.js';
 export { parseAugment, augmentName, drawTransform, renderSample, DEFAULT_AFFINE, DEFAULT_COLOR, type AugmentConfig, type AffineConfig, type ColorConfig } from './data/augment.js';
-export { ImageDataGenerator, batchToTensors, type GeneratorOptions, type Throughput, type BatchTensors } from './data/generator.js';
+export { ImageDataGenerator, batchToTensors, type GeneratorOptions, type DataThroughput, type BatchTensors } from './data/generator.js';
 export { summarizeSkipped, formatSkipped, type SkippedSummary } from './data/skipped.js';
 export { inspectData, formatDataReport, DEFAULT_VAL, DEFAULT_SEED, type InspectOptions, type DataReport } from './data/inspect.js';

@@ -71,7 +71,7 @@ export interface GeneratorOptions {
   checkFiles?: boolean;
 }
 
-export interface Throughput {
+export interface DataThroughput {
   images: number;
   batches: number;
   seconds: number;
@@ -95,7 +95,7 @@ interface Built {
   cropFallbacks: number;
 }
 
-const emptyThroughput = (): Throughput => ({ images: 0, batches: 0, seconds: 0, imagesPerSecond: 0, waitSeconds: 0, cacheHits: 0, cropFallbacks: 0 });
+const emptyThroughput = (): DataThroughput => ({ images: 0, batches: 0, seconds: 0, imagesPerSecond: 0, waitSeconds: 0, cacheHits: 0, cropFallbacks: 0 });
 
 export class ImageDataGenerator {
   readonly numClasses: number;
@@ -120,8 +120,8 @@ export class ImageDataGenerator {
   private prepared: Promise<void> | null = null;
   private pool: WorkerPool | null = null;
   private readonly skippedPaths = new Set<string>();
-  private last: Throughput = emptyThroughput();
-  private total: Throughput = emptyThroughput();
+  private last: DataThroughput = emptyThroughput();
+  private total: DataThroughput = emptyThroughput();
 
   constructor(
     readonly records: readonly CaseRecord[],
@@ -350,7 +350,7 @@ export class ImageDataGenerator {
       p.catch(() => undefined); // handled where it is awaited; this keeps an abandoned epoch from reporting it
       queue.push(p);
     };
-    const t: Throughput = emptyThroughput();
+    const t: DataThroughput = emptyThroughput();
     const t0 = performance.now();
     try {
       while (queue.length < this.prefetch && next < nb) launch();
@@ -406,7 +406,7 @@ export class ImageDataGenerator {
   }
 
   /** Images/s of the last epoch and of all epochs so far. */
-  throughput(): { lastEpoch: Throughput; total: Throughput } {
+  throughput(): { lastEpoch: DataThroughput; total: DataThroughput } {
     return { lastEpoch: { ...this.last }, total: { ...this.total } };
   }
 
