@@ -7,26 +7,12 @@
 import { existsSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { MedtrainError } from '../../util/errors.js';
+import { CHEXPERT_LABELS } from '../phantom.js';
 import type { CaseRecord, LabelTable } from '../types.js';
 import { BadInput, locateColumns, parseLabelCell, parseOptionalNumber, resolveInside, streamCsv, type TableOptions } from './csv.js';
 
-/** The 14 CheXpert observations, in the CSV's column order. */
-export const CHEXPERT_CLASSES = [
-  'No Finding',
-  'Enlarged Cardiomediastinum',
-  'Cardiomegaly',
-  'Lung Opacity',
-  'Lung Lesion',
-  'Edema',
-  'Consolidation',
-  'Pneumonia',
-  'Atelectasis',
-  'Pneumothorax',
-  'Pleural Effusion',
-  'Pleural Other',
-  'Fracture',
-  'Support Devices',
-] as const;
+/** The 14 CheXpert observations, in the CSV's column order (one list, shared with the phantom set). */
+export const CHEXPERT_CLASSES = CHEXPERT_LABELS;
 
 export const CHEXPERT_META_COLUMNS = ['Path', 'Sex', 'Age', 'Frontal/Lateral', 'AP/PA'] as const;
 
