@@ -18,6 +18,12 @@ const FLAGS = {
 
 const log = createLogger('setup:tensorflow');
 
+const SOURCES = {
+  'python-package': 'from the installed Python package',
+  'pip-download': 'from the wheel downloaded from PyPI',
+  'tfjs-node-install': "downloaded by tfjs-node's own install",
+} as const;
+
 runMain(async () => {
   const { flags } = parseCli('setup:tensorflow', FLAGS, process.argv.slice(2));
   if (flags.help) {
@@ -39,7 +45,7 @@ runMain(async () => {
     : '';
   log.info(
     `${report.built ? 'built' : 'already built:'} ${report.package} ${report.tfjsNode} on libtensorflow ${report.tensorflow} ` +
-      `(from the ${report.source === 'python-package' ? 'installed Python package' : 'wheel from PyPI'}) in ${report.seconds.total!.toFixed(1)} s${checks}. ` +
+      `(${SOURCES[report.source]}) in ${report.seconds.total!.toFixed(1)} s${checks}. ` +
       "Use it with --engine tensorflow, MEDTRAIN_ENGINE=tensorflow or initBackend('tensorflow'); `auto` picks it over wasm.",
   );
 });

@@ -43,8 +43,8 @@ function npmCommand(): [string, string[]] {
  * npm also adds the other optional tfjs-node package when it is missing; a copy added here without
  * a built addon would only fail to load, so it is removed again.
  */
-export function installPackage(pkg: TfjsNodePackage): void {
-  if (installedVersion(pkg) === TFJS_NODE_VERSION) return;
+export function installPackage(pkg: TfjsNodePackage): boolean {
+  if (installedVersion(pkg) === TFJS_NODE_VERSION) return false;
   const present = new Set(PACKAGES.filter((p) => existsSync(packageDir(p))));
   log.info(`installing ${pkg}@${TFJS_NODE_VERSION} without its install script`);
   const [npm, pre] = npmCommand();
@@ -53,14 +53,18 @@ export function installPackage(pkg: TfjsNodePackage): void {
     hint: 'check that the npm registry is reachable; the output above says what npm could not do',
   });
   for (const other of PACKAGES) {
-    if (other !== pkg && !present.has(other) && existsSync(packageDir(other))) {
-      log.debug(`removing ${other}, added by npm without an addon`);
-      rmSync(packageDir(other), { recursive: true, force: true });
-    }
+    if (other !== pkg && !present.has(other) && existsSync(packageDir(other))) rmSync(packageDir(other), { recursive: true, force: true });
   }
   if (installedVersion(pkg) !== TFJS_NODE_VERSION) {
     throw new SetupError(`npm did not install ${pkg}@${TFJS_NODE_VERSION} (found ${installedVersion(pkg) ?? 'nothing'})`, { hint: 'run `npm ci` and then this again' });
   }
+  return true;
+}
+
+/** Remove a package this run installed but could not build: without its addon it only fails to load. */
+export function removePackage(pkg: TfjsNodePackage): void {
+  rmSync(packageDir(pkg), { recursive: true, force: true });
+  log.info(`removed ${pkg} again: it has no working addon`);
 }
 
 /**

@@ -184,6 +184,8 @@ async function trainTwoSteps(backend: string, rng: Rng): Promise<{ losses: numbe
   for (let step = 0; step < 2; step++) losses.push(Number(await model.trainOnBatch(x, y)));
   const trained = await Promise.all(model.getWeights().map(async (w) => (await w.data()) as Float32Array));
   tf.dispose([x, y]);
+  // A model does not dispose an optimizer it was handed as an object (its learning-rate scalar, its step count).
+  model.optimizer.dispose();
   model.dispose();
   return { losses, weights: trained };
 }
@@ -238,7 +240,8 @@ export function verifyInChild(): VerifyReport {
   const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], {
     cwd: ROOT,
     encoding: 'utf8',
-    env: { ...process.env, MEDTRAIN_LOG_LEVEL: 'warn', TF_CPP_MIN_LOG_LEVEL: '2' },
+    // TF32 (on by default on recent NVIDIA GPUs) would round convolutions beyond the tolerance.
+    env: { ...process.env, MEDTRAIN_LOG_LEVEL: 'warn', TF_CPP_MIN_LOG_LEVEL: '2', NVIDIA_TF32_OVERRIDE: '0' },
     timeout: 300_000,
     maxBuffer: 64 << 20,
   });
