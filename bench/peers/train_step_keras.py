@@ -40,4 +40,5 @@ print(json.dumps({
     "jitCompile": bool(getattr(model, "jit_compile", False)),
     "stepSeconds": times,
     "imgPerSec": b / med,
+    "bestImgPerSec": b / min(times),
 }))

@@ -44,4 +44,5 @@ print(json.dumps({
     "threads": torch.get_num_threads(),
     "stepSeconds": times,
     "imgPerSec": b / med,
+    "bestImgPerSec": b / min(times),
 }))
