@@ -82,9 +82,12 @@ export async function writeDirAtomic(path: string, fill: (tmpDir: string) => Pro
 export async function appendLine(path: string, line: string): Promise<void> {
   if (line.includes('\n')) throw new Error('appendLine: the line must not contain a newline');
   await fsp.mkdir(dirname(path), { recursive: true });
+  const bytes = Buffer.from(`${line}\n`);
   const fh = await fsp.open(path, fsc.O_WRONLY | fsc.O_APPEND | fsc.O_CREAT, 0o644);
   try {
-    await fh.write(`${line}\n`);
+    // One write; a short write (disk full, a signal) is continued rather than left as half a line.
+    let done = 0;
+    while (done < bytes.length) done += (await fh.write(bytes, done)).bytesWritten;
     await fh.sync();
   } finally {
     await fh.close();

@@ -45,6 +45,11 @@ export function setConsoleSink(sink: LogSink | null): void {
   consoleSink = sink;
 }
 
+/** The terminal sink now (to wrap it, e.g. a progress bar that redraws itself under log lines). */
+export function getConsoleSink(): LogSink | null {
+  return consoleSink;
+}
+
 export function addLogSink(sink: LogSink): () => void {
   sinks.add(sink);
   return () => sinks.delete(sink);

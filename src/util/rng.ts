@@ -6,7 +6,8 @@
  */
 import seedrandom from 'seedrandom';
 
-export type RngState = { seed: string; alea: seedrandom.State.Alea };
+/** `spare` is the second normal of a Box–Muller pair not yet returned (absent when none). */
+export type RngState = { seed: string; alea: seedrandom.State.Alea; spare?: number | null };
 
 export class Rng {
   readonly seed: string;
@@ -19,11 +20,20 @@ export class Rng {
   }
 
   static fromState(s: RngState): Rng {
-    return new Rng(s.seed, s.alea);
+    const r = new Rng(s.seed, s.alea);
+    r.spare = s.spare ?? null;
+    return r;
   }
 
   state(): RngState {
-    return { seed: this.seed, alea: this.prng.state() };
+    return { seed: this.seed, alea: this.prng.state(), ...(this.spare !== null && { spare: this.spare }) };
+  }
+
+  /** Continue from a saved state in place (for holders of this generator: a resumed run). */
+  setState(s: RngState): void {
+    if (s.seed !== this.seed) throw new Error(`Rng.setState: state of seed '${s.seed}' given to the generator of seed '${this.seed}'`);
+    this.prng = seedrandom.alea(this.seed, { state: s.alea });
+    this.spare = s.spare ?? null;
   }
 
   /** A new generator whose stream depends only on this generator's seed and the label. */

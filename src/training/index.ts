@@ -1,0 +1,52 @@
+/**
+ * The training core's public API: Benchmark names, the Trainer and its callbacks, optimizers with
+ * resumable state, the run folder and the experiment log.
+ */
+export {
+  Benchmark,
+  DEFAULTS as BENCHMARK_DEFAULTS,
+  BENCHMARK_FLAGS,
+  FIELD_KEYS as BENCHMARK_FIELDS,
+  KNOWN_MODELS,
+  CLASS_SETS,
+  DATASETS,
+  LOSSES,
+  OPTIMIZERS,
+  lrToken,
+  type BenchmarkFields,
+  type BenchmarkJSON,
+  type BenchmarkOverrides,
+  type ClassSelection,
+  type ClassSetName,
+  type ClassSetResolver,
+  type DatasetName,
+  type LossName,
+  type OptimizerName,
+  type AugmentationName,
+  type ClassWeightNorm,
+  type BlankPolicy,
+  type Transform,
+  type Uncertainty,
+  type ParseOptions,
+} from './benchmark.js';
+export {
+  Trainer,
+  tensorSource,
+  type TrainerOptions,
+  type FitOptions,
+  type FitResult,
+  type LossFn,
+  type EvaluateFn,
+  type MetricValues,
+  type DataSource,
+  type SourceLike,
+  type BatchInput,
+  type TensorBatch,
+  type Predictions,
+  type Evaluation,
+} from './trainer.js';
+export * from './callbacks/index.js';
+export { createOptimizer, getLearningRate, setLearningRate, snapshotOptimizer, restoreOptimizer, type OptimizerSnapshot } from './optimizers.js';
+export { RunStore, RUN_FILES, type RunPaths, type RunSummary, type CheckpointInfo, type LoadedCheckpoint } from './run-store.js';
+export { saveModelFiles, loadModelFiles, loadWeightsInto } from './model-io.js';
+export { appendExperimentLog, readExperimentLog, DEFAULT_EXPERIMENT_LOG, type ExperimentLogEntry, type ExperimentLogRead, type AppendOptions } from './experiment-log.js';

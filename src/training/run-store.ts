@@ -1,0 +1,268 @@
+/**
+ * The run folder: everything one training run leaves behind, each file written atomically.
+ *
+ *   config.json                 the full resolved config (benchmark, versions, engine, device)
+ *   split-train.csv, split-val.csv, split-test.csv   the cases of each split (written by the data code)
+ *   checkpoints/epoch-001/      model.json + weights.bin (tfjs layers format), optimizer.json +
+ *                               optimizer.bin, checkpoint.json (trainer state, the epoch's logs)
+ *   best/                       the same, for the best epoch by the checkpoint monitor
+ *   history.csv, history.json   every metric per epoch, per class too
+ *   predictions-test.csv, metrics-test.csv, summary.json
+ *   tensorboard/{train,validation,batch}/   event files
+ *   run.log                     the run's log, JSON lines
+ *
+ * A checkpoint folder is filled under a temporary name and renamed into place (writeDirAtomic), so
+ * a folder named epoch-NNN is always complete: a kill leaves at most a temporary folder, which the
+ * next open removes.
+ */
+import type * as tf from '@tensorflow/tfjs';
+import { promises as fsp } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { MedtrainError } from '../util/errors.js';
+import { ensureWritableDir, exists, writeDirAtomic, writeFileAtomic, writeJsonAtomic } from '../util/fs.js';
+import { addLogSink, fileLogSink } from '../util/logger.js';
+import type { EpochLogs, TrainerState } from './callbacks/callback.js';
+import type { BestMark, CheckpointData, CheckpointSink, CheckpointSource } from './callbacks/checkpoint.js';
+import { loadWeightsInto, saveModelFiles } from './model-io.js';
+import { decodeSnapshot, encodeSnapshot, type OptimizerManifest, type OptimizerSnapshot } from './optimizers.js';
+import { toCsv } from './csv.js';
+import type { Trainer } from './trainer.js';
+
+export const RUN_FILES = {
+  config: 'config.json',
+  splitTrain: 'split-train.csv',
+  splitVal: 'split-val.csv',
+  splitTest: 'split-test.csv',
+  checkpoints: 'checkpoints',
+  best: 'best',
+  historyCsv: 'history.csv',
+  historyJson: 'history.json',
+  predictionsTest: 'predictions-test.csv',
+  metricsTest: 'metrics-test.csv',
+  summary: 'summary.json',
+  tensorboard: 'tensorboard',
+  log: 'run.log',
+} as const;
+
+export type RunPaths = { -readonly [K in keyof typeof RUN_FILES]: string };
+
+const CHECKPOINT_JSON = 'checkpoint.json';
+const OPTIMIZER_JSON = 'optimizer.json';
+const OPTIMIZER_BIN = 'optimizer.bin';
+
+/** checkpoint.json: what a checkpoint folder says about itself. */
+export interface CheckpointInfo {
+  format: 'medtrain-checkpoint/1';
+  /** The epoch (1-based) at whose end it was written. */
+  epoch: number;
+  logs: EpochLogs;
+  best: BestMark;
+  state: TrainerState;
+}
+
+export interface LoadedCheckpoint extends CheckpointInfo {
+  dir: string;
+  optimizer: OptimizerSnapshot;
+}
+
+/** summary.json. */
+export interface RunSummary {
+  val: Record<string, number | null>;
+  test?: Record<string, number | null>;
+  best_epoch: number | null;
+  seconds: number;
+  engine: string;
+  [k: string]: unknown;
+}
+
+function pad(epoch: number): string {
+  return String(epoch).padStart(3, '0');
+}
+
+/** A temporary name left by writeFileAtomic / writeDirAtomic: `.<name>.tmp-<pid>-<hex>`. */
+const TEMP = /^\..+\.tmp-(\d+)-[0-9a-f]+$/;
+
+function alive(pid: number): boolean {
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+export class RunStore implements CheckpointSink, CheckpointSource {
+  readonly dir: string;
+  readonly paths: RunPaths;
+
+  private constructor(dir: string) {
+    this.dir = resolve(dir);
+    this.paths = Object.fromEntries(Object.entries(RUN_FILES).map(([k, f]) => [k, join(this.dir, f)])) as RunPaths;
+  }
+
+  /** A new run in `dir` (created if missing). A folder that already holds a run is refused. */
+  static async create(dir: string): Promise<RunStore> {
+    const s = new RunStore(dir);
+    await ensureWritableDir(s.dir, 'run folder');
+    if (await exists(s.paths.config)) {
+      throw new MedtrainError('a run is already in this folder', {
+        code: 'run-exists',
+        file: s.dir,
+        hint: `continue it with --resume ${s.dir}, or write the new run elsewhere (--out)`,
+      });
+    }
+    await s.removeTemporaries();
+    return s;
+  }
+
+  /** An existing run (to resume, evaluate, reevaluate). */
+  static async open(dir: string, o: { writable?: boolean } = {}): Promise<RunStore> {
+    const s = new RunStore(dir);
+    if (!(await exists(s.paths.config))) {
+      throw new MedtrainError('not a run folder (no config.json)', { code: 'not-a-run', file: s.dir, hint: 'give the folder a training run wrote (it holds config.json and checkpoints/)' });
+    }
+    if (o.writable) {
+      await ensureWritableDir(s.dir, 'run folder');
+      await s.removeTemporaries();
+    }
+    return s;
+  }
+
+  /** Remove what killed writers left (temporary files and folders of dead processes). */
+  async removeTemporaries(): Promise<string[]> {
+    const removed: string[] = [];
+    for (const d of [this.dir, join(this.dir, RUN_FILES.checkpoints)]) {
+      let names: string[];
+      try {
+        names = await fsp.readdir(d);
+      } catch {
+        continue;
+      }
+      for (const n of names) {
+        const m = TEMP.exec(n);
+        if (!m || alive(Number(m[1]))) continue;
+        await fsp.rm(join(d, n), { recursive: true, force: true });
+        removed.push(join(d, n));
+      }
+    }
+    return removed;
+  }
+
+  async writeConfig(config: unknown): Promise<void> {
+    await writeJsonAtomic(this.paths.config, config);
+  }
+
+  async readConfig<T = unknown>(): Promise<T> {
+    return this.readJson<T>(this.paths.config);
+  }
+
+  private async readJson<T>(file: string): Promise<T> {
+    let text: string;
+    try {
+      text = await fsp.readFile(file, 'utf8');
+    } catch (e) {
+      throw new MedtrainError('cannot read a run file', { code: 'bad-run', file, hint: (e as Error).message, cause: e });
+    }
+    try {
+      return JSON.parse(text) as T;
+    } catch (e) {
+      throw new MedtrainError(`not valid JSON: ${(e as Error).message}`, { code: 'bad-run', file, cause: e });
+    }
+  }
+
+  checkpointDir(epoch: number | 'best'): string {
+    return epoch === 'best' ? this.paths.best : join(this.paths.checkpoints, `epoch-${pad(epoch)}`);
+  }
+
+  /** Complete checkpoints, by epoch (1-based), ascending. */
+  async listCheckpoints(): Promise<number[]> {
+    let names: string[];
+    try {
+      names = await fsp.readdir(this.paths.checkpoints);
+    } catch {
+      return [];
+    }
+    const epochs: number[] = [];
+    for (const n of names) {
+      const m = /^epoch-(\d+)$/.exec(n);
+      if (m && (await exists(join(this.paths.checkpoints, n, CHECKPOINT_JSON)))) epochs.push(Number(m[1]));
+    }
+    return epochs.sort((a, b) => a - b);
+  }
+
+  async lastCheckpoint(): Promise<number | null> {
+    return (await this.listCheckpoints()).at(-1) ?? null;
+  }
+
+  /** CheckpointSink: best/ first (when best), then checkpoints/epoch-NNN/, each atomically. */
+  async saveCheckpoint(data: CheckpointData, mark: BestMark): Promise<void> {
+    const info: CheckpointInfo = { format: 'medtrain-checkpoint/1', epoch: data.epoch, logs: data.logs, best: mark, state: data.state };
+    const { manifest, data: bin } = encodeSnapshot(data.optimizer);
+    const fill = async (dir: string) => {
+      await saveModelFiles(data.model, dir);
+      await fsp.writeFile(join(dir, OPTIMIZER_BIN), bin);
+      await fsp.writeFile(join(dir, OPTIMIZER_JSON), JSON.stringify(manifest));
+      // Written last: a folder with checkpoint.json is complete even where renames are not atomic.
+      await fsp.writeFile(join(dir, CHECKPOINT_JSON), `${JSON.stringify(info, null, 1)}\n`);
+    };
+    // If a kill falls between the two, the epoch is redone on resume and writes best/ again alike.
+    if (mark.best) await writeDirAtomic(this.paths.best, fill);
+    await writeDirAtomic(this.checkpointDir(data.epoch), fill);
+  }
+
+  /** Read a checkpoint ('last' = the latest complete epoch; null when there is none) and, given a model, load its weights. */
+  async loadCheckpoint(which: number | 'best' | 'last', model?: tf.LayersModel): Promise<LoadedCheckpoint | null> {
+    const epoch = which === 'last' ? await this.lastCheckpoint() : which;
+    if (epoch === null) return null;
+    const dir = this.checkpointDir(epoch);
+    if (!(await exists(join(dir, CHECKPOINT_JSON)))) {
+      const have = await this.listCheckpoints();
+      throw new MedtrainError(`no complete checkpoint for ${epoch === 'best' ? 'the best epoch' : `epoch ${epoch}`}`, {
+        code: 'no-checkpoint',
+        file: dir,
+        hint: have.length ? `saved epochs: ${have.join(', ')}` : 'this run has no checkpoint yet',
+      });
+    }
+    const info = await this.readJson<CheckpointInfo>(join(dir, CHECKPOINT_JSON));
+    if (info.format !== 'medtrain-checkpoint/1') throw new MedtrainError('not a medtrain checkpoint', { code: 'bad-checkpoint', file: join(dir, CHECKPOINT_JSON) });
+    const manifest = await this.readJson<OptimizerManifest>(join(dir, OPTIMIZER_JSON));
+    const optimizer = decodeSnapshot(manifest, new Uint8Array(await fsp.readFile(join(dir, OPTIMIZER_BIN))), join(dir, OPTIMIZER_JSON));
+    if (model) await loadWeightsInto(model, dir);
+    return { ...info, dir, optimizer };
+  }
+
+  /** CheckpointSource: the weights of a saved epoch (1-based) or of best/, into the model. */
+  async loadModelWeights(epoch: number | 'best', model: tf.LayersModel): Promise<void> {
+    const dir = this.checkpointDir(epoch);
+    if (!(await exists(join(dir, CHECKPOINT_JSON)))) throw new MedtrainError(`no complete checkpoint for ${epoch === 'best' ? 'the best epoch' : `epoch ${epoch}`}`, { code: 'no-checkpoint', file: dir });
+    await loadWeightsInto(model, dir);
+  }
+
+  /**
+   * Resume: load the last complete checkpoint into the trainer's model and the trainer (optimizer
+   * state, epoch, step, learning rate, RNG, callbacks). Returns the epoch resumed from, or null
+   * when the run has no checkpoint (it then starts from the beginning).
+   */
+  async resume(trainer: Trainer): Promise<number | null> {
+    const cp = await this.loadCheckpoint('last', trainer.model);
+    if (!cp) return null;
+    await trainer.restore(cp.state, cp.optimizer);
+    return cp.epoch;
+  }
+
+  async writeSummary(summary: RunSummary): Promise<void> {
+    await writeJsonAtomic(this.paths.summary, summary);
+  }
+
+  /** A CSV in the run folder (file name relative to it, e.g. RUN_FILES.metricsTest). */
+  async writeCsv(file: string, rows: readonly Record<string, unknown>[], columns?: readonly string[]): Promise<void> {
+    await writeFileAtomic(join(this.dir, file), toCsv(rows, columns));
+  }
+
+  /** Send the library's log lines (info and up) to run.log too; returns the detach function. */
+  attachLog(): () => void {
+    const detach = addLogSink(fileLogSink(this.paths.log));
+    return () => void detach();
+  }
+}
