@@ -3,16 +3,20 @@
  * 128 px, batch 8, on the native TensorFlow engine (tfjs-node built by `npm run setup:tensorflow`)
  * and on WASM, beside PyTorch (torchvision's DenseNet121 via /usr/bin/python3) and optionally Keras
  * (keras.applications.DenseNet121 via python3) on the same machine in the same run, with ratios.
- * Each engine and each peer runs in its own process; an engine that cannot train reports why.
+ * Each engine and each peer runs in its own process, built and warmed up one after the other; the
+ * measured steps are then taken in rounds, each contender a few steps in turn, so that all of them
+ * see the same spells of load on a shared machine. An engine that cannot train reports why.
  * Prints one JSON object.
  */
 import * as tf from '@tensorflow/tfjs';
-import { spawnSync } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
 import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { initBackend, resolveEngineRequest, shutdownBackend } from '../src/backend/index.js';
 import { numberFlag, parseCli, runMain, usage } from '../src/util/cli.js';
+import { Trainer, type Callback } from '../src/training/index.js';
 import { MedtrainError } from '../src/util/errors.js';
 import { Rng } from '../src/util/rng.js';
 
@@ -24,7 +28,8 @@ const FLAGS = {
   model: { type: 'string', value: 'M', default: 'densenet121', help: 'densenet121 or small-cnn' },
   size: { type: 'string', value: 'PX', default: '128', help: 'input size (square)' },
   batch: { type: 'string', value: 'N', default: '8', help: 'batch size' },
-  steps: { type: 'string', value: 'N', default: '5', help: 'measured training steps (the median step gives img/s)' },
+  steps: { type: 'string', value: 'N', default: '2', help: 'measured training steps per contender and round (the median step gives img/s)' },
+  rounds: { type: 'string', value: 'N', default: '3', help: 'rounds; each gives every contender --steps steps in turn' },
   warmup: { type: 'string', value: 'N', default: '2', help: 'unmeasured steps first' },
   classes: { type: 'string', value: 'N', default: '14', help: 'sigmoid outputs' },
   worker: { type: 'string', value: 'ENGINE', help: '(internal) measure one engine in this process' },
@@ -90,39 +95,54 @@ function smallCnn(size: number, classes: number): tf.LayersModel {
   return m;
 }
 
-/** Train `steps` + `warmup` steps on one engine in this process and time each. */
-async function measureEngine(engine: string, cfg: Config): Promise<Measurement> {
+/**
+ * The worker side of the protocol every contender speaks: build, train `warmup` steps, print one
+ * JSON line `{ready: true, ...}`; then for each line N on stdin train N steps and print
+ * `{stepSeconds: [...]}`; exit at the end of stdin.
+ */
+async function engineWorker(engine: string, cfg: Config): Promise<void> {
   const info = await initBackend(engine, { quiet: true });
   const model = cfg.model === 'small-cnn' ? smallCnn(cfg.size, cfg.classes) : denseNet121(cfg.size, cfg.classes);
   const optimizer = tf.train.adam(1e-4);
-  model.compile({ optimizer, loss: 'binaryCrossentropy' });
   const rng = new Rng(0);
   const x = tf.tensor4d(Float32Array.from({ length: cfg.batch * cfg.size * cfg.size * 3 }, () => rng.next()), [cfg.batch, cfg.size, cfg.size, 3]);
   const y = tf.tensor2d(Float32Array.from({ length: cfg.batch * cfg.classes }, () => (rng.next() < 0.3 ? 1 : 0)), [cfg.batch, cfg.classes]);
-  const stepSeconds: number[] = [];
-  const params = model.countParams();
+  // medtrain's own training loop; the timer spans each whole step (forward, gradients, Adam update, loss read back).
+  const times: number[] = [];
+  let t0 = 0;
+  const timer: Callback = {
+    name: 'bench-timer',
+    onBatchBegin: () => {
+      t0 = performance.now();
+    },
+    onBatchEnd: () => {
+      times.push((performance.now() - t0) / 1000);
+    },
+  };
+  const trainer = new Trainer({ model, optimizer, loss: (yt, yp) => tf.mean(tf.metrics.binaryCrossentropy(yt, yp)) as tf.Scalar, callbacks: [timer] });
+  let epochs = 0;
+  const steps = async (n: number) => {
+    times.length = 0;
+    // The Trainer disposes every batch it is given: hand it copies of the one batch.
+    const batches = function* () {
+      for (let i = 0; i < n; i++) yield { x: x.clone(), y: y.clone() };
+    };
+    if (n > 0) await trainer.fit({ epochs: ++epochs, train: batches });
+    return [...times];
+  };
   try {
-    for (let step = 0; step < cfg.warmup + cfg.steps; step++) {
-      const t0 = performance.now();
-      await model.trainOnBatch(x, y); // resolves after the loss is read back, i.e. the step is done
-      if (step >= cfg.warmup) stepSeconds.push((performance.now() - t0) / 1000);
+    await steps(cfg.warmup);
+    const binding = info.engine === 'tensorflow' ? (tf.backend() as unknown as { binding?: { TF_Version?: string } }).binding : undefined;
+    const meta = { engine: info.engine, device: info.device, ...(info.package && { package: info.package }), ...(binding?.TF_Version && { libtensorflow: binding.TF_Version }), params: model.countParams() };
+    process.stdout.write(`${JSON.stringify({ ready: true, ...meta })}\n`);
+    for await (const line of createInterface({ input: process.stdin })) {
+      process.stdout.write(`${JSON.stringify({ stepSeconds: await steps(Number(line)) })}\n`);
     }
   } finally {
     tf.dispose([x, y]);
     optimizer.dispose();
     model.dispose();
   }
-  const binding = info.engine === 'tensorflow' ? (tf.backend() as unknown as { binding?: { TF_Version?: string } }).binding : undefined;
-  return {
-    engine: info.engine,
-    device: info.device,
-    ...(info.package && { package: info.package }),
-    ...(binding?.TF_Version && { libtensorflow: binding.TF_Version }),
-    params,
-    stepSeconds,
-    imgPerSec: cfg.batch / median(stepSeconds),
-    bestImgPerSec: cfg.batch / Math.min(...stepSeconds),
-  };
 }
 
 function median(xs: number[]): number {
@@ -130,22 +150,45 @@ function median(xs: number[]): number {
   return s[Math.floor(s.length / 2)]!;
 }
 
-function lastJsonLine(stdout: string): Measurement | null {
-  const line = stdout.trim().split('\n').pop() ?? '';
-  try {
-    return JSON.parse(line) as Measurement;
-  } catch {
-    return null;
-  }
-}
+/** One contender (a medtrain engine or a peer) in its own process, driven line by line. */
+class Contender {
+  private readonly lines: AsyncIterator<string>;
+  private stderr = '';
+  readonly result: Measurement = {};
+  readonly stepSeconds: number[] = [];
 
-/** Run a measurement in a child process; its failure becomes `{ error }`, never a dead harness. */
-function child(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}): Measurement {
-  const r = spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: 64 << 20, env: { ...process.env, TF_CPP_MIN_LOG_LEVEL: '3', ...env } });
-  const out = lastJsonLine(r.stdout ?? '');
-  if (r.status === 0 && out) return out;
-  const why = r.error?.message ?? (r.signal ? `killed by ${r.signal}` : `exit ${r.status}`);
-  return { error: `${why}: ${`${r.stderr ?? ''}`.trim().split('\n').slice(-3).join(' | ')}`.slice(0, 600) };
+  constructor(
+    readonly name: string,
+    private readonly proc: ChildProcess,
+  ) {
+    this.lines = createInterface({ input: proc.stdout! })[Symbol.asyncIterator]();
+    proc.stderr!.on('data', (d: Buffer) => {
+      this.stderr = (this.stderr + d.toString()).slice(-4000);
+    });
+  }
+
+  static start(name: string, cmd: string, args: string[]): Contender {
+    return new Contender(name, spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, TF_CPP_MIN_LOG_LEVEL: '3', PYTHONUNBUFFERED: '1' } }));
+  }
+
+  /** The next JSON line the process prints (other lines are skipped); an error when it exits first. */
+  async read(): Promise<Record<string, unknown>> {
+    for (;;) {
+      const r = await this.lines.next();
+      if (r.done) throw new Error(`exited: ${this.stderr.trim().split('\n').slice(-3).join(' | ')}`.slice(0, 600));
+      if (r.value.startsWith('{')) return JSON.parse(r.value) as Record<string, unknown>;
+    }
+  }
+
+  async steps(n: number): Promise<void> {
+    this.proc.stdin!.write(`${n}\n`);
+    const r = await this.read();
+    this.stepSeconds.push(...(r.stepSeconds as number[]));
+  }
+
+  close(): void {
+    this.proc.stdin!.end();
+  }
 }
 
 const PEERS: Record<string, { python: string; script: string }> = {
@@ -175,38 +218,79 @@ runMain(async () => {
     classes: numberFlag('classes', flags.classes, { integer: true, min: 1 })!,
   };
   if (flags.worker) {
-    const m = await measureEngine(flags.worker, cfg).catch((e: unknown): Measurement => ({ error: String((e as Error)?.message ?? e).split('\n')[0] }));
+    try {
+      await engineWorker(flags.worker, cfg);
+    } catch (e) {
+      process.stdout.write(`${JSON.stringify({ error: String((e as Error)?.message ?? e).split('\n')[0] })}\n`);
+    }
     shutdownBackend();
-    process.stdout.write(`${JSON.stringify(m)}\n`);
     return;
   }
   const engines = list('engines', flags.engines!, ['tensorflow', 'webgpu', 'wasm', 'cpu']).map((e) => resolveEngineRequest(e));
   const peers = list('peers', flags.peers!, Object.keys(PEERS));
+  const rounds = numberFlag('rounds', flags.rounds, { integer: true, min: 1 })!;
   const cfgArgs = Object.entries(cfg).flatMap(([k, v]) => [`--${k}`, String(v)]);
-  const medtrain: Record<string, Measurement> = {};
-  for (const e of engines) medtrain[e] = child(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--worker', e, ...cfgArgs]);
-  const peer: Record<string, Measurement> = {};
-  const peerCfg = JSON.stringify({ size: cfg.size, batch: cfg.batch, steps: cfg.steps, warmup: cfg.warmup, classes: cfg.classes });
-  for (const p of peers) {
-    if (cfg.model !== 'densenet121') peer[p] = { error: 'peers run DenseNet121 only' };
-    else peer[p] = child(PEERS[p]!.python, [join(here, 'peers', PEERS[p]!.script), peerCfg]);
+  const peerCfg = JSON.stringify({ size: cfg.size, batch: cfg.batch, warmup: cfg.warmup, classes: cfg.classes });
+
+  // Start (build and warm up) one contender at a time, so that they never compete for the cores.
+  const ready: Contender[] = [];
+  const results: Record<string, Measurement> = {};
+  const starts: [string, string, string[]][] = [
+    ...engines.map((e): [string, string, string[]] => [e, process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--worker', e, ...cfgArgs]]),
+    ...peers.map((p): [string, string, string[]] => [p, PEERS[p]!.python, [join(here, 'peers', PEERS[p]!.script), peerCfg]]),
+  ];
+  for (const [name, cmd, args] of starts) {
+    if (peers.includes(name) && cfg.model !== 'densenet121') {
+      results[name] = { error: 'peers run DenseNet121 only' };
+      continue;
+    }
+    const c = Contender.start(name, cmd, args);
+    results[name] = c.result;
+    try {
+      const hello = await c.read();
+      if (hello.error) throw new Error(String(hello.error));
+      const { ready: _ready, ...meta } = hello;
+      Object.assign(c.result, meta);
+      ready.push(c);
+    } catch (e) {
+      c.result.error = (e as Error).message;
+      c.close();
+    }
   }
-  const all: Record<string, Measurement> = { ...medtrain, ...peer };
+  // Interleave: every round gives each contender `steps` steps, so all see the same spells of load
+  // from whatever else runs on the machine.
+  for (let r = 0; r < rounds; r++) {
+    for (const c of ready) {
+      try {
+        await c.steps(cfg.steps);
+      } catch (e) {
+        c.result.error = (e as Error).message;
+        ready.splice(ready.indexOf(c), 1);
+      }
+    }
+  }
+  for (const c of ready) {
+    c.close();
+    Object.assign(c.result, { stepSeconds: c.stepSeconds, imgPerSec: cfg.batch / median(c.stepSeconds), bestImgPerSec: cfg.batch / Math.min(...c.stepSeconds) });
+  }
   const ratios: Record<string, number> = {};
   const bestRatios: Record<string, number> = {};
   for (const a of engines) {
     for (const b of [...engines, ...peers]) {
-      if (a === b || !all[a]?.imgPerSec || !all[b]?.imgPerSec) continue;
-      ratios[`${a}/${b}`] = all[a].imgPerSec! / all[b].imgPerSec!;
-      bestRatios[`${a}/${b}`] = all[a].bestImgPerSec! / all[b].bestImgPerSec!;
+      if (a === b || !results[a]?.imgPerSec || !results[b]?.imgPerSec) continue;
+      ratios[`${a}/${b}`] = results[a].imgPerSec! / results[b].imgPerSec!;
+      bestRatios[`${a}/${b}`] = results[a].bestImgPerSec! / results[b].bestImgPerSec!;
     }
   }
+  const medtrain = Object.fromEntries(engines.map((e) => [e, results[e]!]));
+  const peer = Object.fromEntries(peers.map((p) => [p, results[p]!]));
   process.stdout.write(
     `${JSON.stringify({
       bench: 'native-tf',
       ...cfg,
+      rounds,
       modelSource: cfg.model === 'densenet121' ? 'bench stand-in: DenseNet121 built with tf.layers as keras.applications builds it' : 'bench small CNN',
-      optimizer: 'adam 1e-4, binary cross-entropy, sigmoid outputs',
+      training: "medtrain's Trainer (variableGrads, then Adam 1e-4), binary cross-entropy on sigmoid outputs; peers: the same loss and optimizer",
       machine: { cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, loadavg: loadavg().map((l) => Math.round(l * 100) / 100) },
       medtrain,
       peers: peer,

@@ -2,8 +2,9 @@
 peer of bench/native-tf.ts: the same libtensorflow that setup:tensorflow builds tfjs-node against,
 driven by Keras's compiled train step instead of tfjs-node's op-by-op eager calls.
 
-Input: one JSON object on argv[1] with size, batch, steps, warmup, classes.
-Output: one JSON line: per-step seconds, images per second (median step), versions.
+Protocol (shared with the harness's other contenders): argv[1] is a JSON object with size, batch,
+warmup, classes; after building and `warmup` steps it prints one JSON line {"ready": true, ...};
+then for each line N on stdin it trains N steps and prints {"stepSeconds": [...]}.
 """
 import json
 import os
@@ -25,20 +26,23 @@ rng = np.random.default_rng(0)
 x = rng.random((b, s, s, 3), dtype=np.float32)
 y = (rng.random((b, c)) < 0.3).astype(np.float32)
 
-times = []
-for step in range(args["warmup"] + args["steps"]):
-    t0 = time.perf_counter()
-    model.train_on_batch(x, y)
-    if step >= args["warmup"]:
-        times.append(time.perf_counter() - t0)
 
-med = sorted(times)[len(times) // 2]
+def steps(n):
+    times = []
+    for _ in range(n):
+        t0 = time.perf_counter()
+        model.train_on_batch(x, y)
+        times.append(time.perf_counter() - t0)
+    return times
+
+
+steps(max(args["warmup"], 1))  # the first step traces and compiles the train function
 print(json.dumps({
+    "ready": True,
     "framework": "keras",
     "version": keras.__version__,
     "tensorflow": tf.__version__,
-    "jitCompile": bool(getattr(model, "jit_compile", False)),
-    "stepSeconds": times,
-    "imgPerSec": b / med,
-    "bestImgPerSec": b / min(times),
-}))
+    "params": model.count_params(),
+}), flush=True)
+for line in sys.stdin:
+    print(json.dumps({"stepSeconds": steps(int(line))}), flush=True)

@@ -1,8 +1,9 @@
 """Training throughput of torchvision's DenseNet121 on the CPU, the PyTorch peer of bench/native-tf.ts.
 
-Input: one JSON object on argv[1] with size, batch, steps, warmup, classes, threads.
-Output: one JSON line: per-step seconds, images per second (median step), versions.
-Multi-label setup as medtrain trains it: sigmoid outputs, binary cross-entropy, Adam.
+Multi-label setup as medtrain trains it: sigmoid outputs (BCE with logits), Adam 1e-4, random data.
+Protocol (shared with the harness's other contenders): argv[1] is a JSON object with size, batch,
+warmup, classes (and optionally threads); after building and `warmup` steps it prints one JSON line
+{"ready": true, ...}; then for each line N on stdin it trains N steps and prints {"stepSeconds": [...]}.
 """
 import json
 import os
@@ -13,8 +14,7 @@ import torch
 import torchvision
 
 args = json.loads(sys.argv[1])
-threads = int(args.get("threads") or os.cpu_count())
-torch.set_num_threads(threads)
+torch.set_num_threads(int(args.get("threads") or os.cpu_count()))
 torch.manual_seed(0)
 
 model = torchvision.models.densenet121(num_classes=args["classes"])
@@ -25,24 +25,28 @@ b, s = args["batch"], args["size"]
 x = torch.rand(b, 3, s, s)
 y = (torch.rand(b, args["classes"]) < 0.3).float()
 
-times = []
-for step in range(args["warmup"] + args["steps"]):
-    t0 = time.perf_counter()
-    opt.zero_grad(set_to_none=True)
-    loss = loss_fn(model(x), y)
-    loss.backward()
-    opt.step()
-    loss.item()
-    if step >= args["warmup"]:
-        times.append(time.perf_counter() - t0)
 
-med = sorted(times)[len(times) // 2]
+def steps(n):
+    times = []
+    for _ in range(n):
+        t0 = time.perf_counter()
+        opt.zero_grad(set_to_none=True)
+        loss = loss_fn(model(x), y)
+        loss.backward()
+        opt.step()
+        loss.item()
+        times.append(time.perf_counter() - t0)
+    return times
+
+
+steps(args["warmup"])
 print(json.dumps({
+    "ready": True,
     "framework": "pytorch",
     "version": torch.__version__,
     "torchvision": torchvision.__version__,
     "threads": torch.get_num_threads(),
-    "stepSeconds": times,
-    "imgPerSec": b / med,
-    "bestImgPerSec": b / min(times),
-}))
+    "params": sum(p.numel() for p in model.parameters()),
+}), flush=True)
+for line in sys.stdin:
+    print(json.dumps({"stepSeconds": steps(int(line))}), flush=True)
