@@ -16,6 +16,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { initBackend, resolveEngineRequest, shutdownBackend } from '../src/backend/index.js';
 import { numberFlag, parseCli, runMain, usage } from '../src/util/cli.js';
+import { createModel } from '../src/models/classifier.js';
 import { Trainer, type Callback } from '../src/training/index.js';
 import { MedtrainError } from '../src/util/errors.js';
 import { Rng } from '../src/util/rng.js';
@@ -54,37 +55,6 @@ interface Measurement {
   [k: string]: unknown;
 }
 
-const EPS = 1.001e-5;
-
-/**
- * DenseNet121 built here with tf.layers, layer for layer as keras.applications.densenet builds it
- * (same topology and parameter count): the benchmark's stand-in until medtrain's model registry
- * provides it.
- */
-function denseNet121(size: number, classes: number): tf.LayersModel {
-  const bnRelu = (x: tf.SymbolicTensor) => tf.layers.activation({ activation: 'relu' }).apply(tf.layers.batchNormalization({ epsilon: EPS }).apply(x)) as tf.SymbolicTensor;
-  const conv = (x: tf.SymbolicTensor, filters: number, kernelSize: number, strides = 1, padding: 'same' | 'valid' = 'valid') =>
-    tf.layers.conv2d({ filters, kernelSize, strides, padding, useBias: false }).apply(x) as tf.SymbolicTensor;
-  const input = tf.input({ shape: [size, size, 3] });
-  let x = tf.layers.zeroPadding2d({ padding: 3 }).apply(input) as tf.SymbolicTensor;
-  x = bnRelu(conv(x, 64, 7, 2));
-  x = tf.layers.zeroPadding2d({ padding: 1 }).apply(x) as tf.SymbolicTensor;
-  x = tf.layers.maxPooling2d({ poolSize: 3, strides: 2 }).apply(x) as tf.SymbolicTensor;
-  [6, 12, 24, 16].forEach((blocks, i) => {
-    for (let b = 0; b < blocks; b++) {
-      const y = conv(bnRelu(conv(bnRelu(x), 128, 1)), 32, 3, 1, 'same');
-      x = tf.layers.concatenate({ axis: -1 }).apply([x, y]) as tf.SymbolicTensor;
-    }
-    if (i < 3) {
-      x = conv(bnRelu(x), Math.trunc(x.shape[3]! * 0.5), 1);
-      x = tf.layers.averagePooling2d({ poolSize: 2, strides: 2 }).apply(x) as tf.SymbolicTensor;
-    }
-  });
-  x = tf.layers.globalAveragePooling2d({}).apply(bnRelu(x)) as tf.SymbolicTensor;
-  const out = tf.layers.dense({ units: classes, activation: 'sigmoid' }).apply(x) as tf.SymbolicTensor;
-  return tf.model({ inputs: input, outputs: out, name: 'densenet121' });
-}
-
 function smallCnn(size: number, classes: number): tf.LayersModel {
   const m = tf.sequential();
   m.add(tf.layers.conv2d({ inputShape: [size, size, 3], filters: 16, kernelSize: 3, strides: 2, padding: 'same', activation: 'relu' }));
@@ -102,7 +72,8 @@ function smallCnn(size: number, classes: number): tf.LayersModel {
  */
 async function engineWorker(engine: string, cfg: Config): Promise<void> {
   const info = await initBackend(engine, { quiet: true });
-  const model = cfg.model === 'small-cnn' ? smallCnn(cfg.size, cfg.classes) : denseNet121(cfg.size, cfg.classes);
+  // DenseNet121 as medtrain builds it (Keras's layers), with the peers' head: global average pooling and one Dense.
+  const model = cfg.model === 'small-cnn' ? smallCnn(cfg.size, cfg.classes) : (await createModel('DenseNet121', { numClasses: cfg.classes, inputSize: cfg.size, headUnits: 0, seed: 0 })).model;
   const optimizer = tf.train.adam(1e-4);
   const rng = new Rng(0);
   const x = tf.tensor4d(Float32Array.from({ length: cfg.batch * cfg.size * cfg.size * 3 }, () => rng.next()), [cfg.batch, cfg.size, cfg.size, 3]);
@@ -289,7 +260,7 @@ runMain(async () => {
       bench: 'native-tf',
       ...cfg,
       rounds,
-      modelSource: cfg.model === 'densenet121' ? 'bench stand-in: DenseNet121 built with tf.layers as keras.applications builds it' : 'bench small CNN',
+      modelSource: cfg.model === 'densenet121' ? "medtrain's createModel('DenseNet121', {headUnits: 0}): Keras's layers, global average pooling, Dense(classes, sigmoid)" : 'bench small CNN',
       training: "medtrain's Trainer (variableGrads, then Adam 1e-4), binary cross-entropy on sigmoid outputs; peers: the same loss and optimizer",
       machine: { cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, loadavg: loadavg().map((l) => Math.round(l * 100) / 100) },
       medtrain,
