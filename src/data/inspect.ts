@@ -67,14 +67,19 @@ export interface DataReport {
   skipped: SkippedItem[];
 }
 
-interface Tables {
+/** A dataset folder's label tables: the training table and, when the dataset has one, the test table. */
+export interface Tables {
   dataset: DataReport['dataset'];
   root: string;
   train: LabelTable;
   test: LabelTable | null;
 }
 
-async function readTables(dir: string, opts: InspectOptions): Promise<Tables> {
+/**
+ * Read a dataset folder's tables (bad rows skipped and named): CheXpert's train.csv and valid.csv (the
+ * test table), ChestX-ray14's official train_val and test lists, or a generic CSV given as `table`.
+ */
+export async function readTables(dir: string, opts: Pick<InspectOptions, 'table' | 'generic' | 'views'> = {}): Promise<Tables> {
   if (opts.table) {
     const t = await readGenericCsv(resolve(dir, opts.table), { ...opts.generic, root: dir, policy: 'skip' });
     return { dataset: 'generic', root: resolve(dir), train: t, test: null };

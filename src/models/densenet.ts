@@ -9,9 +9,9 @@ import type { LayerBuilder, Sym } from './layers.js';
 
 const EPSILON = 1.001e-5;
 
-/** A dense block: `blocks` conv blocks, each concatenating 32 new feature maps. */
-function denseBlock(L: LayerBuilder, x: Sym, blocks: number, name: string): Sym {
-  for (let i = 0; i < blocks; i++) x = convBlock(L, x, 32, `${name}_block${i + 1}`);
+/** A dense block: `blocks` conv blocks, each concatenating `growthRate` new feature maps. */
+function denseBlock(L: LayerBuilder, x: Sym, blocks: number, growthRate: number, name: string): Sym {
+  for (let i = 0; i < blocks; i++) x = convBlock(L, x, growthRate, `${name}_block${i + 1}`);
   return x;
 }
 
@@ -34,15 +34,23 @@ function convBlock(L: LayerBuilder, x: Sym, growthRate: number, name: string): S
   return L.concatenate([x, x1], `${name}_concat`);
 }
 
+/** Width of a DenseNet: the growth rate k and the stem's filters (Keras's DenseNets: 32 and 64). */
+export interface DenseNetWidth {
+  growthRate: number;
+  stemFilters: number;
+}
+
+const KERAS_WIDTH: DenseNetWidth = { growthRate: 32, stemFilters: 64 };
+
 /** DenseNet with the given numbers of conv blocks in its four dense blocks. */
-export function denseNet(blocks: [number, number, number, number], opts: BackboneOptions, name: string): tf.LayersModel {
+export function denseNet(blocks: [number, number, number, number], opts: BackboneOptions, name: string, width: DenseNetWidth = KERAS_WIDTH): tf.LayersModel {
   const L = builderFor(opts);
   const input = L.input(opts.inputSize);
   let x = L.zeroPadding2d(input, [
     [3, 3],
     [3, 3],
   ]);
-  x = L.conv2d(x, { filters: 64, kernelSize: 7, strides: 2, useBias: false, name: 'conv1_conv' });
+  x = L.conv2d(x, { filters: width.stemFilters, kernelSize: 7, strides: 2, useBias: false, name: 'conv1_conv' });
   x = L.batchNorm(x, { epsilon: EPSILON, name: 'conv1_bn' });
   x = L.activation(x, 'relu', 'conv1_relu');
   x = L.zeroPadding2d(x, [
@@ -51,13 +59,13 @@ export function denseNet(blocks: [number, number, number, number], opts: Backbon
   ]);
   x = L.maxPooling2d(x, 3, { strides: 2, name: 'pool1' });
 
-  x = denseBlock(L, x, blocks[0], 'conv2');
+  x = denseBlock(L, x, blocks[0], width.growthRate, 'conv2');
   x = transitionBlock(L, x, 0.5, 'pool2');
-  x = denseBlock(L, x, blocks[1], 'conv3');
+  x = denseBlock(L, x, blocks[1], width.growthRate, 'conv3');
   x = transitionBlock(L, x, 0.5, 'pool3');
-  x = denseBlock(L, x, blocks[2], 'conv4');
+  x = denseBlock(L, x, blocks[2], width.growthRate, 'conv4');
   x = transitionBlock(L, x, 0.5, 'pool4');
-  x = denseBlock(L, x, blocks[3], 'conv5');
+  x = denseBlock(L, x, blocks[3], width.growthRate, 'conv5');
 
   x = L.batchNorm(x, { epsilon: EPSILON, name: 'bn' });
   x = L.activation(x, 'relu', 'relu');

@@ -26,6 +26,8 @@
 import { MedtrainError } from '../util/errors.js';
 import { ENGINES, resolveEngineRequest, type EngineRequest } from '../backend/engines.js';
 import type { FlagSpecs } from '../util/cli.js';
+import { classSetNames } from '../data/labels.js';
+import { modelNames } from '../models/registry.js';
 
 export const DATASETS = ['chexpert', 'chestxray14'] as const;
 export type DatasetName = (typeof DATASETS)[number];
@@ -109,7 +111,8 @@ export interface BenchmarkFields {
   repeat: number | null;
 }
 
-export const KNOWN_MODELS = ['DenseNet121', 'DenseNet169', 'DenseNet201', 'ResNet50V2', 'ResNet101V2', 'ResNet152V2', 'InceptionV3', 'InceptionResNetV2', 'Xception'] as const;
+/** The model names a benchmark may use: the model registry's (src/models/registry.ts). */
+export const KNOWN_MODELS: readonly string[] = modelNames();
 
 export const DEFAULTS: Readonly<BenchmarkFields> = Object.freeze<BenchmarkFields>({
   model: 'DenseNet121',
@@ -146,8 +149,8 @@ export interface ParseOptions {
 
 /** The config JSON (config.json, `train --dry-run --json`): every field, the canonical name, the class set. */
 export type BenchmarkJSON = { name: string } & Omit<BenchmarkFields, 'classes' | 'augmentation' | 'transforms'> & {
-  /** Class names; the class set id when no resolver was given. */
-  classes: string[] | ClassSetName;
+  /** Class names (a class set resolved by src/data/labels.ts's classSetNames unless another resolver is given). */
+  classes: string[];
   augmentation: AugmentationName[];
   transforms: Transform[];
   /** The named class set, or null for an explicit list. */
@@ -586,8 +589,8 @@ export class Benchmark implements BenchmarkFields {
     return typeof this.classes === 'string' ? (this.classes as ClassSetName) : null;
   }
 
-  /** Class names: the explicit list, or the class set through `resolve` (src/data/labels.ts). */
-  classNames(resolve: ClassSetResolver): string[] {
+  /** Class names: the explicit list, or the class set through `resolve` (default: src/data/labels.ts's classSetNames). */
+  classNames(resolve: ClassSetResolver = classSetNames): string[] {
     return typeof this.classes === 'string' ? [...resolve(this.dataset, this.classes as ClassSetName)] : [...this.classes];
   }
 
@@ -633,12 +636,13 @@ export class Benchmark implements BenchmarkFields {
   }
 
   /** The config JSON: the issue's keys in order, then modelTag, repeat, classSet. */
-  toJSON(resolve?: ClassSetResolver): BenchmarkJSON {
+  toJSON(resolve?: ClassSetResolver | string): BenchmarkJSON {
+    const names = typeof resolve === 'function' ? resolve : classSetNames; // JSON.stringify passes a key
     return {
       name: this.format(),
       model: this.model,
       dataset: this.dataset,
-      classes: typeof this.classes === 'string' ? (resolve ? this.classNames(resolve) : (this.classes as ClassSetName)) : [...this.classes],
+      classes: this.classNames(names),
       loss: this.loss,
       classWeightNorm: this.classWeightNorm,
       epochs: this.epochs,
@@ -759,6 +763,13 @@ function checkFields(b: BenchmarkFields): void {
   if (!DATASETS.includes(b.dataset)) throw bad('dataset', `unknown dataset`, b.dataset, `use ${DATASETS.join(' or ')}`);
   if (typeof b.classes === 'string') {
     if (!(CLASS_SETS as readonly string[]).includes(b.classes)) throw bad('classes', 'unknown class set', b.classes, `use ${CLASS_SETS.join(', ')} or a list of class names`);
+    if (DATASETS.includes(b.dataset)) {
+      try {
+        classSetNames(b.dataset, b.classes as ClassSetName);
+      } catch (e) {
+        throw bad('classes', `${b.dataset} has no class set ${b.classes}`, b.classes, (e as MedtrainError).hint);
+      }
+    }
   } else if (!Array.isArray(b.classes) || b.classes.length === 0 || b.classes.some((c) => typeof c !== 'string' || !c.trim())) {
     throw bad('classes', 'needs a class set or a non-empty list of class names', b.classes);
   } else if (new Set(b.classes).size !== b.classes.length) {

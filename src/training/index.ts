@@ -32,6 +32,8 @@ export {
 export {
   Trainer,
   tensorSource,
+  predictSource,
+  evaluateSource,
   type TrainerOptions,
   type FitOptions,
   type FitResult,
@@ -47,6 +49,6 @@ export {
 } from './trainer.js';
 export * from './callbacks/index.js';
 export { createOptimizer, getLearningRate, setLearningRate, snapshotOptimizer, restoreOptimizer, type OptimizerSnapshot } from './optimizers.js';
-export { RunStore, RUN_FILES, type RunPaths, type RunSummary, type CheckpointInfo, type LoadedCheckpoint } from './run-store.js';
-export { saveModelFiles, loadModelFiles, loadWeightsInto } from './model-io.js';
+export { RunStore, RUN_FILES, loadWeightsInto, type RunPaths, type RunSummary, type CheckpointInfo, type LoadedCheckpoint } from './run-store.js';
+
 export { appendExperimentLog, readExperimentLog, DEFAULT_EXPERIMENT_LOG, type ExperimentLogEntry, type ExperimentLogRead, type AppendOptions } from './experiment-log.js';

@@ -3,11 +3,16 @@
  *
  *   config.json                 the full resolved config (benchmark, versions, engine, device)
  *   split-train.csv, split-val.csv, split-test.csv   the cases of each split (written by the data code)
- *   checkpoints/epoch-001/      model.json + weights.bin (tfjs layers format), optimizer.json +
- *                               optimizer.bin, checkpoint.json (trainer state, the epoch's logs)
+ *   checkpoints/epoch-001/      model.json + group1-shard*.bin (tfjs layers format, with the
+ *                               classifier's config as metadata; src/models/weights/tfjs-io.ts),
+ *                               optimizer.json + optimizer.bin, checkpoint.json (trainer state, the epoch's logs)
  *   best/                       the same, for the best epoch by the checkpoint monitor
+ *   dataset.json                sizes, per-class counts of what training sees, class weights, skipped rows
  *   history.csv, history.json   every metric per epoch, per class too
- *   predictions-test.csv, metrics-test.csv, summary.json
+ *   predictions-{val,test}.csv, labels-{val,test}.csv, metrics-{val,test}.csv   the best model's
+ *   thresholds.json             operating thresholds per class, chosen on val
+ *   summary.json
+ *   reevaluation.{csv,json}     every saved epoch on val and test (reevaluate)
  *   tensorboard/{train,validation,batch}/   event files
  *   run.log                     the run's log, JSON lines
  *
@@ -15,7 +20,7 @@
  * a folder named epoch-NNN is always complete: a kill leaves at most a temporary folder, which the
  * next open removes.
  */
-import type * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs';
 import { promises as fsp } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { MedtrainError } from '../util/errors.js';
@@ -23,7 +28,7 @@ import { ensureWritableDir, exists, writeDirAtomic, writeFileAtomic, writeJsonAt
 import { addLogSink, fileLogSink } from '../util/logger.js';
 import type { EpochLogs, TrainerState } from './callbacks/callback.js';
 import type { BestMark, CheckpointData, CheckpointSink, CheckpointSource } from './callbacks/checkpoint.js';
-import { loadWeightsInto, saveModelFiles } from './model-io.js';
+import { fileSystemIO, saveModel } from '../models/weights/tfjs-io.js';
 import { decodeSnapshot, encodeSnapshot, type OptimizerManifest, type OptimizerSnapshot } from './optimizers.js';
 import { toCsv } from './csv.js';
 import type { Trainer } from './trainer.js';
@@ -37,8 +42,16 @@ export const RUN_FILES = {
   best: 'best',
   historyCsv: 'history.csv',
   historyJson: 'history.json',
+  dataset: 'dataset.json',
+  predictionsVal: 'predictions-val.csv',
   predictionsTest: 'predictions-test.csv',
+  labelsVal: 'labels-val.csv',
+  labelsTest: 'labels-test.csv',
+  metricsVal: 'metrics-val.csv',
   metricsTest: 'metrics-test.csv',
+  thresholds: 'thresholds.json',
+  reevaluationCsv: 'reevaluation.csv',
+  reevaluationJson: 'reevaluation.json',
   summary: 'summary.json',
   tensorboard: 'tensorboard',
   log: 'run.log',
@@ -92,9 +105,40 @@ function alive(pid: number): boolean {
   }
 }
 
+/**
+ * Load the weights saved in `dir` (tfjs layers format, shards checked against their SHA-256) into an
+ * existing model: by name when every name matches, otherwise by position (as Keras pairs weights),
+ * checking each shape. Nothing is written unless every weight fits.
+ */
+export async function loadWeightsInto(model: tf.LayersModel, dir: string): Promise<void> {
+  const artifacts = await fileSystemIO(dir).load!();
+  const specs = artifacts.weightSpecs ?? [];
+  const named = tf.io.decodeWeights(artifacts.weightData ?? new ArrayBuffer(0), specs);
+  const file = join(dir, 'model.json');
+  try {
+    const targets = model.weights;
+    const byName = targets.every((w) => named[w.originalName] !== undefined) && new Set(targets.map((w) => w.originalName)).size === targets.length;
+    if (!byName && specs.length !== targets.length) {
+      throw new MedtrainError(`the saved model has ${specs.length} weights, this model ${targets.length}`, { code: 'weights-mismatch', file, hint: 'load a checkpoint of the same model' });
+    }
+    const values = targets.map((w, i) => {
+      const t = byName ? named[w.originalName]! : named[specs[i]!.name]!;
+      if (t.shape.length !== w.shape.length || t.shape.some((d, k) => d !== w.shape[k])) {
+        throw new MedtrainError(`weight ${w.originalName}: saved shape [${t.shape}] differs from the model's [${w.shape}]`, { code: 'weights-mismatch', file });
+      }
+      return t;
+    });
+    model.setWeights(values);
+  } finally {
+    tf.dispose(Object.values(named));
+  }
+}
+
 export class RunStore implements CheckpointSink, CheckpointSource {
   readonly dir: string;
   readonly paths: RunPaths;
+  /** Saved in every checkpoint's model.json (userDefinedMetadata), e.g. `{classifier: config}` so loadClassifier rebuilds it. */
+  modelMetadata: Record<string, unknown> = {};
 
   private constructor(dir: string) {
     this.dir = resolve(dir);
@@ -200,7 +244,8 @@ export class RunStore implements CheckpointSink, CheckpointSource {
     const info: CheckpointInfo = { format: 'medtrain-checkpoint/1', epoch: data.epoch, logs: data.logs, best: mark, state: data.state };
     const { manifest, data: bin } = encodeSnapshot(data.optimizer);
     const fill = async (dir: string) => {
-      await saveModelFiles(data.model, dir);
+      // saveModel fills its own temporary folder and renames it onto `dir` (empty here).
+      await saveModel(data.model, dir, { metadata: this.modelMetadata });
       await fsp.writeFile(join(dir, OPTIMIZER_BIN), bin);
       await fsp.writeFile(join(dir, OPTIMIZER_JSON), JSON.stringify(manifest));
       // Written last: a folder with checkpoint.json is complete even where renames are not atomic.

@@ -342,50 +342,68 @@ export class Trainer implements TrainContext {
   }
 
   /** Predict a whole source (no training behaviour: BatchNorm uses its moving statistics). */
-  async predict(source: SourceLike, pass = 0): Promise<Predictions & { raw: Float32Array }> {
-    const ids: string[] = [];
-    const trues: Float32Array[] = [];
-    const raws: Float32Array[] = [];
-    let numClasses = -1;
-    let rows = 0;
-    for await (const input of asSource(source).batches(pass)) {
-      const x = isBatch(input) ? batchX(input) : input.x;
-      let yTrue: Float32Array;
-      try {
-        const out = tf.tidy(() => this.model.apply(x, { training: false }) as tf.Tensor);
-        try {
-          raws.push(Float32Array.from((await out.data()) as Float32Array));
-          numClasses = out.shape[1] ?? 1;
-        } finally {
-          out.dispose();
-        }
-        yTrue = isBatch(input) ? Float32Array.from(input.y) : Float32Array.from((await input.y.data()) as Float32Array);
-      } finally {
-        x.dispose();
-        if (!isBatch(input)) input.y.dispose();
-      }
-      const n = raws[raws.length - 1]!.length / numClasses;
-      if (yTrue.length !== n * numClasses) throw new MedtrainError(`a batch has ${yTrue.length / n} label columns but the model predicts ${numClasses}`, { code: 'shape-mismatch' });
-      trues.push(yTrue);
-      ids.push(...(input.ids ?? Array.from({ length: n }, (_, i) => String(rows + i))));
-      rows += n;
-    }
-    const yTrue = concat(trues);
-    const raw = concat(raws);
-    const yScore = this.outputs === 'logits' ? raw.map((v) => 1 / (1 + Math.exp(-v))) : raw;
-    return { ids, yTrue, yScore, raw, rows, numClasses: Math.max(numClasses, 0) };
+  predict(source: SourceLike, pass = 0): Promise<Predictions & { raw: Float32Array }> {
+    return predictSource(this.model, source, { pass, outputs: this.outputs });
   }
 
   /** Loss and metrics over a whole source (the validation pass; the test set in an Experiment). */
-  async evaluate(source: SourceLike, pass = 0): Promise<Evaluation> {
-    const p = await this.predict(source, pass);
-    if (p.rows === 0) throw new MedtrainError('the evaluation data gave no batches', { code: 'no-data', hint: 'check the validation/test split' });
-    const lossT = tf.tidy(() => this.lossFn(tf.tensor2d(p.yTrue, [p.rows, p.numClasses]), tf.tensor2d(p.raw, [p.rows, p.numClasses])));
-    const loss = (await lossT.data())[0]!;
-    lossT.dispose();
-    const metrics = this.evaluateFn ? await this.evaluateFn(p.yTrue, p.yScore, { rows: p.rows, numClasses: p.numClasses, ...(this.classNames && { classNames: this.classNames }) }) : {};
-    return { ids: p.ids, yTrue: p.yTrue, yScore: p.yScore, rows: p.rows, numClasses: p.numClasses, loss, metrics };
+  evaluate(source: SourceLike, pass = 0): Promise<Evaluation> {
+    return evaluateSource(this.model, this.lossFn, source, { pass, outputs: this.outputs, ...(this.evaluateFn && { evaluate: this.evaluateFn }), ...(this.classNames && { classNames: this.classNames }) });
   }
+}
+
+/**
+ * Predict a whole source with a model (no training behaviour: BatchNorm uses its moving statistics).
+ * `raw` is what the model outputs; `yScore` the probabilities (sigmoid of `raw` when it outputs logits).
+ */
+export async function predictSource(model: tf.LayersModel, source: SourceLike, o: { pass?: number; outputs?: 'probabilities' | 'logits' } = {}): Promise<Predictions & { raw: Float32Array }> {
+  const ids: string[] = [];
+  const trues: Float32Array[] = [];
+  const raws: Float32Array[] = [];
+  let numClasses = -1;
+  let rows = 0;
+  for await (const input of asSource(source).batches(o.pass ?? 0)) {
+    const x = isBatch(input) ? batchX(input) : input.x;
+    let yTrue: Float32Array;
+    try {
+      const out = tf.tidy(() => model.apply(x, { training: false }) as tf.Tensor);
+      try {
+        raws.push(Float32Array.from((await out.data()) as Float32Array));
+        numClasses = out.shape[1] ?? 1;
+      } finally {
+        out.dispose();
+      }
+      yTrue = isBatch(input) ? Float32Array.from(input.y) : Float32Array.from((await input.y.data()) as Float32Array);
+    } finally {
+      x.dispose();
+      if (!isBatch(input)) input.y.dispose();
+    }
+    const n = raws[raws.length - 1]!.length / numClasses;
+    if (yTrue.length !== n * numClasses) throw new MedtrainError(`a batch has ${yTrue.length / n} label columns but the model predicts ${numClasses}`, { code: 'shape-mismatch' });
+    trues.push(yTrue);
+    ids.push(...(input.ids ?? Array.from({ length: n }, (_, i) => String(rows + i))));
+    rows += n;
+  }
+  const yTrue = concat(trues);
+  const raw = concat(raws);
+  const yScore = o.outputs === 'logits' ? raw.map((v) => 1 / (1 + Math.exp(-v))) : raw;
+  return { ids, yTrue, yScore, raw, rows, numClasses: Math.max(numClasses, 0) };
+}
+
+/** Loss (and metrics, given an evaluator) of a model over a whole source. */
+export async function evaluateSource(
+  model: tf.LayersModel,
+  loss: LossFn,
+  source: SourceLike,
+  o: { pass?: number; outputs?: 'probabilities' | 'logits'; evaluate?: EvaluateFn; classNames?: readonly string[] } = {},
+): Promise<Evaluation> {
+  const p = await predictSource(model, source, o);
+  if (p.rows === 0) throw new MedtrainError('the evaluation data gave no batches', { code: 'no-data', hint: 'check the validation/test split' });
+  const lossT = tf.tidy(() => loss(tf.tensor2d(p.yTrue, [p.rows, p.numClasses]), tf.tensor2d(p.raw, [p.rows, p.numClasses])));
+  const value = (await lossT.data())[0]!;
+  lossT.dispose();
+  const metrics = o.evaluate ? await o.evaluate(p.yTrue, p.yScore, { rows: p.rows, numClasses: p.numClasses, ...(o.classNames && { classNames: o.classNames }) }) : {};
+  return { ids: p.ids, yTrue: p.yTrue, yScore: p.yScore, rows: p.rows, numClasses: p.numClasses, loss: value, metrics };
 }
 
 function batchX(b: Batch): tf.Tensor {

@@ -7,7 +7,7 @@ import { initBackend } from '../../src/backend/index.js';
 import { RunStore } from '../../src/training/run-store.js';
 import { Trainer, tensorSource } from '../../src/training/trainer.js';
 import { createOptimizer } from '../../src/training/optimizers.js';
-import { loadModelFiles } from '../../src/training/model-io.js';
+import { loadModel } from '../../src/models/weights/tfjs-io.js';
 import { MedtrainError } from '../../src/util/errors.js';
 import { Rng } from '../../src/util/rng.js';
 import { denseModel, maskedBce, syntheticTask } from './helpers.js';
@@ -51,7 +51,7 @@ describe('RunStore', () => {
     await s.saveCheckpoint({ ...cp, epoch: 1, logs: { epoch: 1, loss: 0.5 } }, { best: true, monitor: 'val_loss', value: 0.4 });
     await s.saveCheckpoint({ ...cp, epoch: 2, logs: { epoch: 2, loss: 0.4 } }, { best: false, monitor: 'val_loss', value: 0.45 });
     expect(await s.listCheckpoints()).toEqual([1, 2]);
-    expect(readdirSync(s.checkpointDir(1)).sort()).toEqual(['checkpoint.json', 'model.json', 'optimizer.bin', 'optimizer.json', 'weights.bin']);
+    expect(readdirSync(s.checkpointDir(1)).sort()).toEqual(['checkpoint.json', 'group1-shard1of1.bin', 'model.json', 'optimizer.bin', 'optimizer.json']);
     const fresh = denseModel(features, classes, 1234);
     const loaded = await s.loadCheckpoint('last', fresh);
     expect(loaded!.epoch).toBe(2);
@@ -67,7 +67,7 @@ describe('RunStore', () => {
     const best = await s.loadCheckpoint('best');
     expect([best!.epoch, best!.best.best, best!.best.value]).toEqual([1, true, 0.4]);
     // The saved model is a tfjs layers model tf.loadLayersModel reads.
-    const whole = await loadModelFiles(s.checkpointDir(2));
+    const { model: whole } = await loadModel(s.checkpointDir(2));
     expect(whole.predict(tf.ones([1, features])).toString()).toBe((model.predict(tf.ones([1, features])) as tf.Tensor).toString());
     // resume() puts it all into a trainer.
     const t2 = new Trainer({ model: denseModel(features, classes, 77), loss: maskedBce, optimizer: createOptimizer('adam', 0.5), rng: new Rng(3) });
