@@ -38,7 +38,12 @@ export interface SkippedItem {
   column?: string;
   value?: string;
   reason: string;
+  /** For an image: the table row that named it. */
+  source?: { file: string; line: number };
 }
+
+/** What to do with bad input: leave it out, counted and named (`skip`), or stop with an error (`fail`). */
+export type BadInputPolicy = 'skip' | 'fail';
 
 export interface LabelTable {
   /** Class names in column order (the table's label columns). */
@@ -47,6 +52,8 @@ export interface LabelTable {
   skipped: SkippedItem[];
   /** The table file(s) read. */
   files: string[];
+  /** Rows left out on purpose by a filter (views, official split list); not errors. */
+  filtered?: number;
 }
 
 /** Per-class counts. uncertain and blank count raw cells; positive, negative and masked count after encoding. */
@@ -69,4 +76,7 @@ export interface Batch {
   size: number;
   dim: number;
   numClasses: number;
+  /** The epoch and the batch's index in it, when a generator made it. */
+  epoch?: number;
+  index?: number;
 }

@@ -1,0 +1,24 @@
+/**
+ * `npm run doctor [-- --json] [--measure ENGINES] [--seconds S]`: every engine, present or absent
+ * and why, its device, whether it is a real GPU, and the small CNN's measured train img/s.
+ */
+import { formatDoctor, parseEngineList, runDoctor } from '../src/backend/doctor.js';
+import { numberFlag, parseCli, runMain, usage } from '../src/util/cli.js';
+
+const FLAGS = {
+  measure: { type: 'string', value: 'LIST', help: 'engines to time, comma-separated, or all / none', default: 'all' },
+  seconds: { type: 'string', value: 'S', help: 'time to spend on each engine\'s timed steps', default: '2' },
+} as const;
+
+runMain(async () => {
+  const { flags } = parseCli('doctor', FLAGS, process.argv.slice(2));
+  if (flags.help) {
+    process.stdout.write(usage('doctor', 'List the engines this machine has and measure training throughput on each.', FLAGS));
+    return;
+  }
+  const report = await runDoctor({
+    measure: parseEngineList(flags.measure ?? 'all'),
+    seconds: numberFlag('seconds', flags.seconds, { min: 0, max: 600 }),
+  });
+  process.stdout.write(flags.json ? `${JSON.stringify(report)}\n` : formatDoctor(report));
+});

@@ -1,0 +1,56 @@
+/**
+ * npm run evaluate -- --predictions P.csv --labels L.csv [--json] [--thresholds youden|balanced|f1|0.5|t1,t2,...]
+ *   [--val-predictions V.csv --val-labels VL.csv] [--ci] [--bootstrap N] [--seed S] [--group-column COL]
+ *   [--compare P2.csv] [--zero-division null|0|1]
+ *
+ * Per-class and macro / micro / weighted metrics for any model's predictions.
+ */
+import { evaluatePredictionFiles, formatEvaluation } from '../src/metrics/index.js';
+import { MedtrainError } from '../src/util/errors.js';
+import { numberFlag, parseCli, runMain, usage } from '../src/util/cli.js';
+
+const FLAGS = {
+  predictions: { type: 'string', value: 'P.csv', help: 'predictions: id column, then one score column per class' },
+  labels: { type: 'string', value: 'L.csv', help: 'labels: the same ids, a column per class (1, 0, blank or -1 = masked)' },
+  thresholds: { type: 'string', value: 'T', help: 'youden, balanced (tpr = 1 - fpr), f1, f<beta>, a number, or one number per class (default 0.5)' },
+  'val-predictions': { type: 'string', value: 'V.csv', help: 'validation predictions to choose the thresholds on' },
+  'val-labels': { type: 'string', value: 'VL.csv', help: 'validation labels to choose the thresholds on' },
+  ci: { type: 'boolean', help: 'bootstrap 95% intervals (1000 replicates unless --bootstrap)' },
+  bootstrap: { type: 'string', value: 'N', help: 'bootstrap replicates (implies --ci)' },
+  seed: { type: 'string', value: 'S', help: 'seed of the bootstrap (default 0)' },
+  'group-column': { type: 'string', value: 'COL', help: 'labels column with a patient id: resample patients, not cases' },
+  level: { type: 'string', value: 'L', help: 'confidence level of the intervals (default 0.95)' },
+  compare: { type: 'string', value: 'P2.csv', help: "a second model's predictions of the same cases: paired DeLong test per class" },
+  'zero-division': { type: 'string', value: 'Z', help: 'what an undefined ratio reports: null (default; left out of means), 0 or 1 (as sklearn)' },
+} as const;
+
+const SUMMARY = 'Per-class and macro / micro / weighted AUROC, average precision, AUPRC, precision, recall, specificity, F1, F2 and accuracy.';
+
+runMain(async () => {
+  const { flags } = parseCli('evaluate', FLAGS, process.argv.slice(2));
+  if (flags.help) {
+    process.stdout.write(usage('evaluate', SUMMARY, FLAGS));
+    return 0;
+  }
+  if (!flags.predictions || !flags.labels) {
+    throw new MedtrainError('evaluate needs --predictions and --labels', { code: 'bad-flag', hint: 'npm run evaluate -- --predictions P.csv --labels L.csv [--json]' });
+  }
+  const zd = flags['zero-division'];
+  if (zd !== undefined && !['null', 'nan', '0', '1'].includes(zd)) throw new MedtrainError('--zero-division takes null, 0 or 1', { code: 'bad-flag', column: '--zero-division', value: zd });
+  const replicates = numberFlag('bootstrap', flags.bootstrap, { integer: true, min: 1 }) ?? (flags.ci ? 1000 : 0);
+  const result = evaluatePredictionFiles({
+    predictions: flags.predictions,
+    labels: flags.labels,
+    thresholds: flags.thresholds,
+    valPredictions: flags['val-predictions'],
+    valLabels: flags['val-labels'],
+    bootstrap: replicates,
+    seed: flags.seed,
+    groupColumn: flags['group-column'],
+    level: numberFlag('level', flags.level, { min: 0.5, max: 0.999 }),
+    compare: flags.compare,
+    zeroDivision: zd === undefined || zd === 'null' || zd === 'nan' ? null : (Number(zd) as 0 | 1),
+  });
+  process.stdout.write(flags.json ? `${JSON.stringify(result)}\n` : formatEvaluation(result));
+  return 0;
+});
