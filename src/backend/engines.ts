@@ -48,7 +48,8 @@ export interface EngineInfo {
 const INSTALL: Record<EngineName, string> = {
   tensorflow:
     'native TensorFlow: on a machine that can reach storage.googleapis.com, `npm install @tensorflow/tfjs-node` (CPU) or ' +
-    '`npm install @tensorflow/tfjs-node-gpu` (CUDA 11.2 / cuDNN 8.1); elsewhere `npm run setup:tensorflow` builds it against the TensorFlow wheel from PyPI',
+    '`npm install @tensorflow/tfjs-node-gpu` (CUDA 11.2 / cuDNN 8.1); elsewhere `npm run setup:tensorflow` builds it against the TensorFlow wheel from PyPI ' +
+    "(CUDA 12: `pip install 'tensorflow[and-cuda]'`, then `npm run setup:tensorflow -- --gpu`)",
   webgpu:
     'WebGPU: the `webgpu` package (Dawn) is a dependency; it needs a Vulkan driver: a GPU driver, or without a GPU Mesa lavapipe ' +
     '(Debian 12: `apt-get install -t bookworm-backports mesa-vulkan-drivers`)',
