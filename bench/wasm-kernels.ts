@@ -6,7 +6,8 @@
  * batch 8): GFLOP/s of the forward convolution, of medtrain's input and filter gradients, and of
  * the stock Conv2DBackpropInput they replace; then the training images per second of the small CNN
  * (three 3x3 conv layers, 64 px, batch 8), also with the stock Conv2DBackpropInput swapped back in.
- * PyTorch does the same on the same machine with as many threads (bench/peers/wasm_kernels_torch.py).
+ * PyTorch does the same on the same machine with as many threads (bench/peers/wasm_kernels_torch.py,
+ * run by /usr/bin/python3 or MEDTRAIN_TORCH_PYTHON).
  * Every thread count runs in its own process (the engine's thread pool is fixed when it starts).
  * Prints one JSON object.
  *
@@ -238,7 +239,7 @@ function runJson(cmd: string, args: string[], env: Record<string, string> = {}):
 
 function pytorch(threads: number, seconds: number, layers: Layer[], cnn: boolean): { value?: any; error?: string } {
   const spec = { threads, seconds, layers, smallCnn: cnn ? SMALL_CNN : null };
-  return runJson('/usr/bin/python3', [join(here, 'peers', 'wasm_kernels_torch.py'), JSON.stringify(spec)]);
+  return runJson(process.env.MEDTRAIN_TORCH_PYTHON ?? '/usr/bin/python3', [join(here, 'peers', 'wasm_kernels_torch.py'), JSON.stringify(spec)]);
 }
 
 runMain(async () => {
