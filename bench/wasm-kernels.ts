@@ -5,7 +5,8 @@
  * 3x3, a 7x7 stride-2 stem, MobileNetV2 / EfficientNet depthwise 3x3 and 5x5 at strides 1 and 2;
  * batch 8): GFLOP/s of the forward convolution, of medtrain's input and filter gradients, and of
  * the stock Conv2DBackpropInput they replace; then the training images per second of the small CNN
- * (three 3x3 conv layers, 64 px, batch 8), also with the stock Conv2DBackpropInput swapped back in.
+ * (src/backend/small-cnn.ts: three 3x3 conv layers, 64 px, batch 8), also with the stock
+ * Conv2DBackpropInput swapped back in.
  * PyTorch does the same on the same machine with as many threads (bench/peers/wasm_kernels_torch.py,
  * run by /usr/bin/python3 or MEDTRAIN_TORCH_PYTHON).
  * Every thread count runs in its own process (the engine's thread pool is fixed when it starts).
@@ -22,6 +23,7 @@ import { fileURLToPath } from 'node:url';
 import { initBackend } from '../src/backend/index.js';
 import { MAX_WASM_THREADS, wasmThreads, wasmThreadsRequest } from '../src/backend/wasm.js';
 import { stockWasmKernel } from '../src/backend/wasm-kernels/index.js';
+import { SMALL_CNN, measureSmallCnnThroughput } from '../src/backend/small-cnn.js';
 import { numberFlag, parseCli, runMain } from '../src/util/cli.js';
 import { MedtrainError } from '../src/util/errors.js';
 import { Rng } from '../src/util/rng.js';
@@ -66,9 +68,6 @@ const LAYERS: Layer[] = [
   { name: 'efficientnet-28px-dw5x5-240', kind: 'depthwise', input: [B, 28, 28, 240], filter: [5, 5, 240, 1], strides: 1, pad: 'same', stock: false },
   { name: 'efficientnet-28px-dw5x5s2-240', kind: 'depthwise', input: [B, 28, 28, 240], filter: [5, 5, 240, 1], strides: 2, pad: 'same', stock: false },
 ];
-
-/** The small CNN: three 3x3 conv layers (16, 32, 64, ReLU), 2x2 max pooling after the first two, global average pooling, dense sigmoid; BCE, Adam. */
-const SMALL_CNN = { size: 64, channels: 3, classes: 5, batch: 8, filters: [16, 32, 64], learningRate: 1e-3 };
 
 interface KernelFigures {
   forward: number;
@@ -128,49 +127,6 @@ function measureLayer(l: Layer, budget: number, stock: boolean, rng: Rng): Kerne
   return out;
 }
 
-function smallCnn(seed: number): tf.LayersModel {
-  const rng = new Rng(seed);
-  const init = () => tf.initializers.glorotUniform({ seed: rng.int(2 ** 31) });
-  const [f1, f2, f3] = SMALL_CNN.filters as [number, number, number];
-  const conv = (filters: number) => tf.layers.conv2d({ filters, kernelSize: 3, padding: 'same', activation: 'relu', kernelInitializer: init() });
-  const model = tf.sequential({
-    layers: [
-      tf.layers.inputLayer({ inputShape: [SMALL_CNN.size, SMALL_CNN.size, SMALL_CNN.channels] }),
-      conv(f1),
-      tf.layers.maxPooling2d({ poolSize: 2 }),
-      conv(f2),
-      tf.layers.maxPooling2d({ poolSize: 2 }),
-      conv(f3),
-      tf.layers.globalAveragePooling2d({}),
-      tf.layers.dense({ units: SMALL_CNN.classes, activation: 'sigmoid', kernelInitializer: init() }),
-    ],
-  });
-  model.compile({ optimizer: tf.train.adam(SMALL_CNN.learningRate), loss: 'binaryCrossentropy' });
-  return model;
-}
-
-/** Training images per second of the small CNN (whole steps as fit runs them, loss read back). */
-async function smallCnnImgPerSec(seconds: number, rng: Rng): Promise<number> {
-  const { size, channels, classes, batch } = SMALL_CNN;
-  const x = tf.tensor4d(Float32Array.from({ length: batch * size * size * channels }, () => rng.next()), [batch, size, size, channels]);
-  const y = tf.tensor2d(Float32Array.from({ length: batch * classes }, () => (rng.next() < 0.3 ? 1 : 0)), [batch, classes]);
-  const model = smallCnn(1);
-  try {
-    for (let i = 0; i < 2; i++) await model.trainOnBatch(x, y);
-    let steps = 0;
-    const t0 = performance.now();
-    while (steps < 3 || performance.now() - t0 < seconds * 1000) {
-      await model.trainOnBatch(x, y);
-      steps++;
-    }
-    return (steps * batch) / ((performance.now() - t0) / 1000);
-  } finally {
-    model.optimizer.dispose();
-    model.dispose();
-    tf.dispose([x, y]);
-  }
-}
-
 /** Run `fn` with the stock Conv2DBackpropInput registered in place of medtrain's. */
 async function withStockBackpropInput<T>(fn: () => Promise<T>): Promise<T> {
   const ours = tf.getKernel('Conv2DBackpropInput', 'wasm')!;
@@ -216,10 +172,11 @@ async function worker(a: WorkerArgs): Promise<object> {
     };
   });
   const cnnSeconds = Math.max(3, 3 * a.seconds);
+  const imgPerSec = async () => (await measureSmallCnnThroughput({ seconds: cnnSeconds })).imgPerSec;
   const cnn = a.cnn
     ? {
-        imgPerSec: await smallCnnImgPerSec(cnnSeconds, rng),
-        ...(a.stock && { imgPerSecWithStockBackpropInput: await withStockBackpropInput(() => smallCnnImgPerSec(cnnSeconds, rng)) }),
+        imgPerSec: await imgPerSec(),
+        ...(a.stock && { imgPerSecWithStockBackpropInput: await withStockBackpropInput(imgPerSec) }),
       }
     : null;
   return { threads: wasmThreads(), device: info.device, startSeconds, layers, smallCnn: cnn };
@@ -237,9 +194,15 @@ function runJson(cmd: string, args: string[], env: Record<string, string> = {}):
   }
 }
 
+const TORCH_PYTHON = process.env.MEDTRAIN_TORCH_PYTHON ?? '/usr/bin/python3';
+
+/** PyTorch's figures for the same layers and the same small CNN (bench/peers/small_cnn_torch.py), on `threads` threads. */
 function pytorch(threads: number, seconds: number, layers: Layer[], cnn: boolean): { value?: any; error?: string } {
-  const spec = { threads, seconds, layers, smallCnn: cnn ? SMALL_CNN : null };
-  return runJson(process.env.MEDTRAIN_TORCH_PYTHON ?? '/usr/bin/python3', [join(here, 'peers', 'wasm_kernels_torch.py'), JSON.stringify(spec)]);
+  const kernels = runJson(TORCH_PYTHON, [join(here, 'peers', 'wasm_kernels_torch.py'), JSON.stringify({ threads, seconds, layers })]);
+  if (!kernels.value || !cnn) return kernels;
+  const { size, batch, classes, channels, filters, learningRate } = SMALL_CNN;
+  const small = runJson(TORCH_PYTHON, [join(here, 'peers', 'small_cnn_torch.py'), JSON.stringify({ size, batch, classes, channels, filters, learningRate, threads, seconds: Math.max(3, 3 * seconds) })]);
+  return { value: { ...kernels.value, smallCnn: small.value ? { imgPerSec: small.value.trainImgPerSec } : { error: small.error } } };
 }
 
 runMain(async () => {

@@ -1,12 +1,11 @@
-"""The PyTorch peer of bench/wasm-kernels.ts: convolution kernels and a small CNN on the CPU.
+"""The PyTorch peer of bench/wasm-kernels.ts: convolution kernels on the CPU (the small CNN's peer
+is small_cnn_torch.py).
 
 Input: one JSON object on argv[1]:
   {"threads": N, "seconds": S, "layers": [{"name", "kind": "conv"|"depthwise", "input": [N,H,W,C],
-   "filter": [fh,fw,C,O or mult], "strides": s, "pad": "same"|"valid"}],
-   "smallCnn": {"size", "channels", "classes", "batch", "filters": [f1,f2,f3], "learningRate"} | null}
+   "filter": [fh,fw,C,O or mult], "strides": s, "pad": "same"|"valid"}]}
 Output: one JSON line: per layer the GFLOP/s of the forward convolution and of its input and filter
-gradients (the same FLOP count as medtrain's harness: 2 * output pixels * taps * in * out), and the
-small CNN's training images per second.
+gradients (the same FLOP count as medtrain's harness: 2 * output pixels * taps * in * out).
 """
 import json
 import sys
@@ -65,33 +64,9 @@ def layer(spec):
     }
 
 
-def small_cnn(cfg):
-    f1, f2, f3 = cfg["filters"]
-    ch, size, batch, classes = cfg["channels"], cfg["size"], cfg["batch"], cfg["classes"]
-    model = torch.nn.Sequential(
-        torch.nn.Conv2d(ch, f1, 3, padding=1), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
-        torch.nn.Conv2d(f1, f2, 3, padding=1), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
-        torch.nn.Conv2d(f2, f3, 3, padding=1), torch.nn.ReLU(),
-        torch.nn.AdaptiveAvgPool2d(1), torch.nn.Flatten(), torch.nn.Linear(f3, classes), torch.nn.Sigmoid(),
-    )
-    opt = torch.optim.Adam(model.parameters(), lr=cfg["learningRate"])
-    x = torch.rand(batch, ch, size, size)
-    y = (torch.rand(batch, classes) < 0.3).float()
-
-    def step():
-        opt.zero_grad(set_to_none=True)
-        loss = F.binary_cross_entropy(model(x), y)
-        loss.backward()
-        opt.step()
-        loss.item()
-
-    return {"imgPerSec": batch / median_seconds(step)}
-
-
 print(json.dumps({
     "peer": "pytorch",
     "version": torch.__version__,
     "threads": torch.get_num_threads(),
     "layers": [layer(spec) for spec in args["layers"]],
-    "smallCnn": small_cnn(args["smallCnn"]) if args.get("smallCnn") else None,
 }))
