@@ -10,7 +10,7 @@
  * sigmoid cross-entropy from logits + backward + Adam(1e-4).
  *
  * Engines: every present engine except the slow ones (plain JS 'cpu', WebGPU on a software adapter),
- * which are listed as skipped unless --engines names them.
+ * which are listed as skipped unless --engines names them. Each case runs in a child process of its own.
  */
 import * as tf from '@tensorflow/tfjs';
 import { spawnSync } from 'node:child_process';
@@ -35,6 +35,7 @@ const FLAGS = {
   engines: { type: 'string', value: 'LIST', help: "engines to measure, or 'all' (default: the present fast ones)" },
   peers: { type: 'string', value: 'LIST', default: 'torch,keras', help: "peers to run: torch, keras, or 'none'" },
   seconds: { type: 'string', value: 'S', default: '5', help: 'time each case for about this long after its warm-up' },
+  one: { type: 'string', value: 'JSON', help: '(internal) measure one case in this process and print its timing' },
 } as const;
 
 type Mode = 'forward' | 'train';
@@ -107,6 +108,25 @@ async function measure(c: Case, batch: number, seconds: number): Promise<Timing>
   }
 }
 
+/**
+ * Measure one case in a child process: a fresh engine and heap per case, so a case that exhausts the
+ * engine's memory (the WASM heap is at most 4 GiB) or crashes it is reported and the others still run.
+ */
+function measureInChild(engine: EngineName, c: Case, batch: number, seconds: number): Timing {
+  const r = spawnSync(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), '--one', JSON.stringify({ engine, ...c, batch, seconds })], {
+    encoding: 'utf8',
+    maxBuffer: 1 << 24,
+    env: { ...process.env, MEDTRAIN_LOG_LEVEL: 'error' },
+  });
+  const last = r.stdout.trim().split('\n').pop() ?? '';
+  try {
+    return JSON.parse(last) as Timing;
+  } catch {
+    const why = (r.stderr || r.error?.message || `exit ${r.status}`).trim().split('\n').filter(Boolean).pop();
+    return { imgPerSec: null, error: `the case crashed (${why ?? `exit ${r.status}`})` };
+  }
+}
+
 function runPeer(python: string, script: string, cases: Case[], batch: number, seconds: number): PeerRun {
   const r = spawnSync(python, [join(here, 'peers', script)], {
     input: JSON.stringify({ cases, batch, classes: CLASSES, seconds }),
@@ -127,6 +147,19 @@ const ratio = (a: number | null | undefined, b: number | null | undefined) => (a
 
 runMain(async () => {
   const { flags } = parseCli('bench -- models', FLAGS, process.argv.slice(2));
+  if (flags.one) {
+    const job = JSON.parse(flags.one) as Case & { engine: EngineName; batch: number; seconds: number };
+    await initBackend(job.engine, { quiet: true });
+    let timing: Timing;
+    try {
+      timing = await measure(job, job.batch, job.seconds);
+    } catch (e) {
+      timing = { imgPerSec: null, error: String((e as Error).message ?? e).split('\n')[0] };
+    }
+    shutdownBackend();
+    process.stdout.write(`${JSON.stringify(timing)}\n`);
+    return;
+  }
   if (flags.help) {
     process.stdout.write(usage('bench -- models', 'Forward and training-step img/s per model and engine, beside PyTorch and Keras.', FLAGS));
     return;
@@ -148,8 +181,13 @@ runMain(async () => {
 
   const probes = await probeEngines();
   const slow = (p: EngineProbe) => p.name === 'cpu' || (p.name === 'webgpu' && !p.gpu);
-  const wanted = flags.engines === 'all' ? probes.filter((p) => p.present) : flags.engines ? list(flags.engines, 'engines').map((e) => probes.find((p) => p.name === e)) : probes.filter((p) => p.present && !slow(p));
-  const engines = wanted.filter((p): p is EngineProbe => Boolean(p?.present));
+  const named = (e: string) => {
+    const p = probes.find((q) => q.name === e);
+    if (!p) throw new MedtrainError('unknown engine', { code: 'bad-flag', column: '--engines', value: e, hint: `use ${probes.map((q) => q.name).join(', ')} or all` });
+    return p;
+  };
+  const wanted = flags.engines === 'all' ? probes : flags.engines ? list(flags.engines, 'engines').map(named) : probes.filter((p) => !slow(p));
+  const engines = wanted.filter((p) => p.present);
   const skipped = probes
     .filter((p) => !engines.includes(p))
     .map((p) => ({ engine: p.name, reason: p.present ? `slow here (${p.device}); include it with --engines ${p.name}` : `absent: ${p.reason}` }));
@@ -160,18 +198,12 @@ runMain(async () => {
     const info = await initBackend(probe.name as EngineName, { quiet: true });
     const threads = probe.name === 'wasm' ? ((await tf.env().getAsync('WASM_HAS_MULTITHREAD_SUPPORT')) ? 'multi' : 1) : null;
     engineInfo.push({ ...info, ...(threads !== null && { threads }) });
+    shutdownBackend();
     for (const c of cases) {
       process.stderr.write(`[bench] ${probe.name} ${c.model} ${c.size}px ${c.mode}\n`);
-      let timing: Timing;
-      try {
-        timing = await measure(c, batch, seconds);
-      } catch (e) {
-        timing = { imgPerSec: null, error: String((e as Error).message ?? e).split('\n')[0] };
-      }
-      results.push({ ...c, engine: probe.name, ...timing });
+      results.push({ ...c, engine: probe.name, ...measureInChild(probe.name, c, batch, seconds) });
     }
   }
-  shutdownBackend();
 
   const peerRuns: Record<string, PeerRun> = {};
   if (peers.includes('torch')) peerRuns['torch'] = runPeer('/usr/bin/python3', 'models_torch.py', cases, batch, seconds);
