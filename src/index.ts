@@ -91,3 +91,21 @@ export { parseAugment, augmentName, drawTransform, renderSample, DEFAULT_AFFINE,
 export { ImageDataGenerator, batchToTensors, type GeneratorOptions, type DataThroughput, type BatchTensors } from './data/generator.js';
 export { summarizeSkipped, formatSkipped, type SkippedSummary } from './data/skipped.js';
 export { inspectData, formatDataReport, DEFAULT_VAL, DEFAULT_SEED, type InspectOptions, type DataReport } from './data/inspect.js';
+
+// Models: backbones, the classifier head, weight files.
+export {
+  createModel,
+  loadClassifier,
+  Classifier,
+  type CreateModelOptions,
+  type ClassifierConfig,
+  type HeadActivation,
+  type WeightsInfo,
+} from './models/classifier.js';
+export { MODELS, modelNames, getModelSpec, buildBackbone, describeModels, type ModelSpec, type ModelInfo, type WeightFileRef } from './models/registry.js';
+export type { BackboneOptions, Pooling } from './models/backbone.js';
+export { PREPROCESSING_MODES, preprocessInPlace, type PreprocessingMode } from './models/preprocessing.js';
+export { loadKerasWeights, openKerasWeights, type KerasWeightsReport, type LoadKerasWeightsOptions, type KerasWeightsFormat } from './models/weights/keras.js';
+export { saveModel, loadModel, fileSystemIO, type SaveModelOptions, type SavedModelInfo, type LoadedModel, type NamedTensor } from './models/weights/tfjs-io.js';
+export { findImagenetWeights, weightsDir, kerasCacheDir } from './models/weights/imagenet.js';
+export { CustomScaleLayer, KerasNormalization, ChannelRescaling, SeededDropout, applyKerasBatchNormSemantics } from './models/custom-layers.js';

@@ -145,3 +145,34 @@ export function buildBackbone(name: string, opts: BackboneOptions): tf.LayersMod
   checkInputSize(spec, opts.inputSize);
   return spec.build(opts);
 }
+
+export interface ModelInfo {
+  name: string;
+  family: ModelSpec['family'];
+  /** Parameters without the top (Keras's `include_top=False`). */
+  params: number;
+  /** Keras's default input size. */
+  inputSize: number;
+  minInputSize: number;
+  preprocessing: PreprocessingMode;
+  /** The Keras ImageNet weight file (without top, at the default size) that `weights: 'imagenet'` looks for. */
+  imagenetWeights: string;
+}
+
+/** Every registered model with its parameter count (each built once, with unset weights, then freed). */
+export function describeModels(): ModelInfo[] {
+  return MODELS.map((spec) => {
+    const model = spec.build({ inputSize: spec.inputSize });
+    const params = model.countParams();
+    model.dispose();
+    return {
+      name: spec.name,
+      family: spec.family,
+      params,
+      inputSize: spec.inputSize,
+      minInputSize: spec.minInputSize,
+      preprocessing: spec.preprocessing,
+      imagenetWeights: spec.imagenetWeights({ inputSize: spec.inputSize, includeTop: false }).file,
+    };
+  });
+}

@@ -49,8 +49,14 @@ export async function readZipEntry(path: string, name: string): Promise<Uint8Arr
       const len = buf.readUInt16LE(x + 2);
       if (id === 0x0001) {
         let q = x + 4;
-        if (size === 0xffffffff) (size = Number(buf.readBigUInt64LE(q))), (q += 8);
-        if (compressed === 0xffffffff) (compressed = Number(buf.readBigUInt64LE(q))), (q += 8);
+        if (size === 0xffffffff) {
+          size = Number(buf.readBigUInt64LE(q));
+          q += 8;
+        }
+        if (compressed === 0xffffffff) {
+          compressed = Number(buf.readBigUInt64LE(q));
+          q += 8;
+        }
         if (local === 0xffffffff) local = Number(buf.readBigUInt64LE(q));
       }
       x += 4 + len;
