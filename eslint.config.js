@@ -3,7 +3,7 @@ import tseslint from 'typescript-eslint';
 import globals from 'globals';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'node_modules/', 'coverage/', '**/*.d.ts'] },
+  { ignores: ['dist/', 'node_modules/', 'coverage/', '**/*.d.ts', '.device/', '.cache/', 'models/', 'runs/', 'bench/out/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -31,6 +31,7 @@ const FLAGS = {
   batch: { type: 'string', value: 'N', default: '8', help: 'batch size' },
   steps: { type: 'string', value: 'N', default: '2', help: 'measured training steps per contender and round (the median step gives img/s)' },
   rounds: { type: 'string', value: 'N', default: '3', help: 'rounds; each gives every contender --steps steps in turn' },
+  threads: { type: 'string', value: 'N', help: 'CPU threads for TensorFlow and PyTorch (default: all cores; WASM uses one)' },
   warmup: { type: 'string', value: 'N', default: '2', help: 'unmeasured steps first' },
   classes: { type: 'string', value: 'N', default: '14', help: 'sigmoid outputs' },
   worker: { type: 'string', value: 'ENGINE', help: '(internal) measure one engine in this process' },
@@ -50,6 +51,11 @@ interface Measurement {
   imgPerSec?: number;
   /** From the fastest step: steadier than the median on a shared, busy machine. */
   bestImgPerSec?: number;
+  /**
+   * Images per second of the process's CPU time (all its threads; median step). With --threads 1
+   * this is single-core throughput, nearly independent of other load on the machine.
+   */
+  imgPerCpuSecond?: number;
   stepSeconds?: number[];
   error?: string;
   [k: string]: unknown;
@@ -80,26 +86,32 @@ async function engineWorker(engine: string, cfg: Config): Promise<void> {
   const y = tf.tensor2d(Float32Array.from({ length: cfg.batch * cfg.classes }, () => (rng.next() < 0.3 ? 1 : 0)), [cfg.batch, cfg.classes]);
   // medtrain's own training loop; the timer spans each whole step (forward, gradients, Adam update, loss read back).
   const times: number[] = [];
+  const cpu: number[] = [];
   let t0 = 0;
+  let c0 = process.cpuUsage();
   const timer: Callback = {
     name: 'bench-timer',
     onBatchBegin: () => {
       t0 = performance.now();
+      c0 = process.cpuUsage();
     },
     onBatchEnd: () => {
       times.push((performance.now() - t0) / 1000);
+      const c = process.cpuUsage(c0);
+      cpu.push((c.user + c.system) / 1e6);
     },
   };
   const trainer = new Trainer({ model, optimizer, loss: (yt, yp) => tf.mean(tf.metrics.binaryCrossentropy(yt, yp)) as tf.Scalar, callbacks: [timer] });
   let epochs = 0;
   const steps = async (n: number) => {
     times.length = 0;
+    cpu.length = 0;
     // The Trainer disposes every batch it is given: hand it copies of the one batch.
     const batches = function* () {
       for (let i = 0; i < n; i++) yield { x: x.clone(), y: y.clone() };
     };
     if (n > 0) await trainer.fit({ epochs: ++epochs, train: batches });
-    return [...times];
+    return { stepSeconds: [...times], cpuSeconds: [...cpu] };
   };
   try {
     await steps(cfg.warmup);
@@ -107,7 +119,7 @@ async function engineWorker(engine: string, cfg: Config): Promise<void> {
     const meta = { engine: info.engine, device: info.device, ...(info.package && { package: info.package }), ...(binding?.TF_Version && { libtensorflow: binding.TF_Version }), params: model.countParams() };
     process.stdout.write(`${JSON.stringify({ ready: true, ...meta })}\n`);
     for await (const line of createInterface({ input: process.stdin })) {
-      process.stdout.write(`${JSON.stringify({ stepSeconds: await steps(Number(line)) })}\n`);
+      process.stdout.write(`${JSON.stringify(await steps(Number(line)))}\n`);
     }
   } finally {
     tf.dispose([x, y]);
@@ -127,6 +139,7 @@ class Contender {
   private stderr = '';
   readonly result: Measurement = {};
   readonly stepSeconds: number[] = [];
+  readonly cpuSeconds: number[] = [];
 
   constructor(
     readonly name: string,
@@ -138,8 +151,8 @@ class Contender {
     });
   }
 
-  static start(name: string, cmd: string, args: string[]): Contender {
-    return new Contender(name, spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, TF_CPP_MIN_LOG_LEVEL: '3', PYTHONUNBUFFERED: '1' } }));
+  static start(name: string, cmd: string, args: string[], env: NodeJS.ProcessEnv): Contender {
+    return new Contender(name, spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, TF_CPP_MIN_LOG_LEVEL: '3', PYTHONUNBUFFERED: '1', ...env } }));
   }
 
   /** The next JSON line the process prints (other lines are skipped); an error when it exits first. */
@@ -155,6 +168,7 @@ class Contender {
     this.proc.stdin!.write(`${n}\n`);
     const r = await this.read();
     this.stepSeconds.push(...(r.stepSeconds as number[]));
+    this.cpuSeconds.push(...(r.cpuSeconds as number[]));
   }
 
   close(): void {
@@ -201,7 +215,10 @@ runMain(async () => {
   const peers = list('peers', flags.peers!, Object.keys(PEERS));
   const rounds = numberFlag('rounds', flags.rounds, { integer: true, min: 1 })!;
   const cfgArgs = Object.entries(cfg).flatMap(([k, v]) => [`--${k}`, String(v)]);
-  const peerCfg = JSON.stringify({ size: cfg.size, batch: cfg.batch, warmup: cfg.warmup, classes: cfg.classes });
+  const threads = numberFlag('threads', flags.threads, { integer: true, min: 1 });
+  const peerCfg = JSON.stringify({ size: cfg.size, batch: cfg.batch, warmup: cfg.warmup, classes: cfg.classes, threads: threads ?? null });
+  // TensorFlow (tfjs-node and Keras) reads its thread counts from these; PyTorch gets `threads` in its config.
+  const threadEnv = threads ? { TF_NUM_INTRAOP_THREADS: String(threads), TF_NUM_INTEROP_THREADS: '1' } : {};
 
   // Start (build and warm up) one contender at a time, so that they never compete for the cores.
   const ready: Contender[] = [];
@@ -215,7 +232,7 @@ runMain(async () => {
       results[name] = { error: 'peers run DenseNet121 only' };
       continue;
     }
-    const c = Contender.start(name, cmd, args);
+    const c = Contender.start(name, cmd, args, threadEnv);
     results[name] = c.result;
     try {
       const hello = await c.read();
@@ -242,15 +259,23 @@ runMain(async () => {
   }
   for (const c of ready) {
     c.close();
-    Object.assign(c.result, { stepSeconds: c.stepSeconds, imgPerSec: cfg.batch / median(c.stepSeconds), bestImgPerSec: cfg.batch / Math.min(...c.stepSeconds) });
+    Object.assign(c.result, {
+      stepSeconds: c.stepSeconds,
+      cpuSeconds: c.cpuSeconds,
+      imgPerSec: cfg.batch / median(c.stepSeconds),
+      bestImgPerSec: cfg.batch / Math.min(...c.stepSeconds),
+      imgPerCpuSecond: cfg.batch / median(c.cpuSeconds),
+    });
   }
   const ratios: Record<string, number> = {};
   const bestRatios: Record<string, number> = {};
+  const cpuRatios: Record<string, number> = {};
   for (const a of engines) {
     for (const b of [...engines, ...peers]) {
       if (a === b || !results[a]?.imgPerSec || !results[b]?.imgPerSec) continue;
       ratios[`${a}/${b}`] = results[a].imgPerSec! / results[b].imgPerSec!;
       bestRatios[`${a}/${b}`] = results[a].bestImgPerSec! / results[b].bestImgPerSec!;
+      cpuRatios[`${a}/${b}`] = results[a].imgPerCpuSecond! / results[b].imgPerCpuSecond!;
     }
   }
   const medtrain = Object.fromEntries(engines.map((e) => [e, results[e]!]));
@@ -260,6 +285,7 @@ runMain(async () => {
       bench: 'native-tf',
       ...cfg,
       rounds,
+      threads: threads ?? 'all cores (WASM: one)',
       modelSource: cfg.model === 'densenet121' ? "medtrain's createModel('DenseNet121', {headUnits: 0}): Keras's layers, global average pooling, Dense(classes, sigmoid)" : 'bench small CNN',
       training: "medtrain's Trainer (variableGrads, then Adam 1e-4), binary cross-entropy on sigmoid outputs; peers: the same loss and optimizer",
       machine: { cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, loadavg: loadavg().map((l) => Math.round(l * 100) / 100) },
@@ -267,6 +293,7 @@ runMain(async () => {
       peers: peer,
       ratios,
       bestRatios,
+      cpuRatios,
     })}\n`,
   );
 });

@@ -91,6 +91,8 @@ export { parseAugment, augmentName, drawTransform, renderSample, DEFAULT_AFFINE,
 export { ImageDataGenerator, batchToTensors, type GeneratorOptions, type DataThroughput, type BatchTensors } from './data/generator.js';
 export { summarizeSkipped, formatSkipped, type SkippedSummary } from './data/skipped.js';
 export { inspectData, formatDataReport, DEFAULT_VAL, DEFAULT_SEED, type InspectOptions, type DataReport } from './data/inspect.js';
+
+// Models: backbones, the classifier head, weight files.
 export {
   createModel,
   loadClassifier,

@@ -4,7 +4,7 @@ driven by Keras's compiled train step instead of tfjs-node's op-by-op eager call
 
 Protocol (shared with the harness's other contenders): argv[1] is a JSON object with size, batch,
 warmup, classes; after building and `warmup` steps it prints one JSON line {"ready": true, ...};
-then for each line N on stdin it trains N steps and prints {"stepSeconds": [...]}.
+then for each line N on stdin it trains N steps and prints {"stepSeconds": [...], "cpuSeconds": [...]}.
 """
 import json
 import os
@@ -28,12 +28,13 @@ y = (rng.random((b, c)) < 0.3).astype(np.float32)
 
 
 def steps(n):
-    times = []
+    times, cpu = [], []
     for _ in range(n):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         model.train_on_batch(x, y)
         times.append(time.perf_counter() - t0)
-    return times
+        cpu.append(time.process_time() - c0)  # CPU time of all the process's threads
+    return {"stepSeconds": times, "cpuSeconds": cpu}
 
 
 steps(max(args["warmup"], 1))  # the first step traces and compiles the train function
@@ -45,4 +46,4 @@ print(json.dumps({
     "params": model.count_params(),
 }), flush=True)
 for line in sys.stdin:
-    print(json.dumps({"stepSeconds": steps(int(line))}), flush=True)
+    print(json.dumps(steps(int(line))), flush=True)

@@ -3,7 +3,7 @@
 Multi-label setup as medtrain trains it: sigmoid outputs (BCE with logits), Adam 1e-4, random data.
 Protocol (shared with the harness's other contenders): argv[1] is a JSON object with size, batch,
 warmup, classes (and optionally threads); after building and `warmup` steps it prints one JSON line
-{"ready": true, ...}; then for each line N on stdin it trains N steps and prints {"stepSeconds": [...]}.
+{"ready": true, ...}; then for each line N on stdin it trains N steps and prints {"stepSeconds": [...], "cpuSeconds": [...]}.
 """
 import json
 import os
@@ -27,16 +27,17 @@ y = (torch.rand(b, args["classes"]) < 0.3).float()
 
 
 def steps(n):
-    times = []
+    times, cpu = [], []
     for _ in range(n):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         opt.zero_grad(set_to_none=True)
         loss = loss_fn(model(x), y)
         loss.backward()
         opt.step()
         loss.item()
         times.append(time.perf_counter() - t0)
-    return times
+        cpu.append(time.process_time() - c0)  # CPU time of all the process's threads
+    return {"stepSeconds": times, "cpuSeconds": cpu}
 
 
 steps(args["warmup"])
@@ -49,4 +50,4 @@ print(json.dumps({
     "params": sum(p.numel() for p in model.parameters()),
 }), flush=True)
 for line in sys.stdin:
-    print(json.dumps({"stepSeconds": steps(int(line))}), flush=True)
+    print(json.dumps(steps(int(line))), flush=True)

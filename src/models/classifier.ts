@@ -31,7 +31,7 @@ import { LayerBuilder } from './layers.js';
 import type { PreprocessingMode } from './preprocessing.js';
 import { checkInputSize, getModelSpec, type ModelSpec } from './registry.js';
 import { findImagenetWeights } from './weights/imagenet.js';
-import { assignKerasWeights, layersWithWeights, openKerasWeights, type KerasWeightsReport } from './weights/keras.js';
+import { assignKerasWeights, layersWithWeights, openKerasWeights, type KerasWeightsFile, type KerasWeightsReport } from './weights/keras.js';
 import { loadModel, saveModel, type LoadedModel, type SavedModelInfo, type SaveModelOptions } from './weights/tfjs-io.js';
 
 const log = createLogger('models');
@@ -237,6 +237,24 @@ export function buildClassifier(config: ClassifierConfig, rng: Rng, opts: { zero
   return tf.model({ inputs: backbone.inputs, outputs: x, name: `${backbone.name}_classifier` });
 }
 
+/** Where a weight file goes: as asked, or by which of model and backbone has its number of weighted layers. */
+function weightsTarget(file: KerasWeightsFile, clf: Classifier, opts: CreateModelOptions): 'model' | 'backbone' {
+  if (opts.weightsTarget && opts.weightsTarget !== 'auto') return opts.weightsTarget;
+  const n = file.layers.length;
+  const nModel = layersWithWeights(clf.model).length;
+  const nBackbone = layersWithWeights(clf.backbone).length;
+  if (opts.byName || n === nModel) return 'model';
+  if (n === nBackbone) return 'backbone';
+  const last = file.layers.slice(-3).map((l) => `${l.name} ${l.weights.map((w) => `[${w.shape}]`).join(' ')}`);
+  throw new MedtrainError(`the weight file holds ${n} layers with weights; this ${clf.name} classifier has ${nModel} and its backbone ${nBackbone}`, {
+    code: 'weights-mismatch',
+    file: file.path,
+    hint:
+      "a file from another architecture, or a classifier saved with another head: match headUnits to it, or take just its backbone with weightsTarget: 'backbone'. " +
+      `The file's last layers: ${last.join('; ')}`,
+  });
+}
+
 /**
  * Create a classifier: `createModel('DenseNet121', {numClasses: 14, weights: 'imagenet'})`.
  * Model names are case-insensitive. Weights are checked completely before any is assigned; on an
@@ -254,29 +272,7 @@ export async function createModel(name: string, opts: CreateModelOptions): Promi
     model = buildClassifier(config, rng, { zeroBackbone: Boolean(imagenet) });
     const clf = new Classifier(model, config);
     if (file) {
-      let target: 'model' | 'backbone';
-      const want = opts.weightsTarget ?? 'auto';
-      if (imagenet) target = 'backbone';
-      else if (want !== 'auto') target = want;
-      else {
-        const n = file.layers.length;
-        const nModel = layersWithWeights(clf.model).length;
-        const nBackbone = layersWithWeights(clf.backbone).length;
-        if (opts.byName || n === nModel) target = 'model';
-        else if (n === nBackbone) target = 'backbone';
-        else {
-          throw new MedtrainError(
-            `the weight file holds ${n} layers with weights; this ${spec.name} classifier has ${nModel} and its backbone ${nBackbone}`,
-            {
-              code: 'weights-mismatch',
-              file: file.path,
-              hint:
-                `a file from another architecture, or a classifier saved with another head: match headUnits to it, or take just its backbone with weightsTarget: 'backbone'. ` +
-                `The file's last layers: ${file.layers.slice(-3).map((l) => `${l.name} ${l.weights.map((w) => `[${w.shape}]`).join(' ')}`).join('; ')}`,
-            },
-          );
-        }
-      }
+      const target = imagenet ? 'backbone' : weightsTarget(file, clf, opts);
       const report = assignKerasWeights(target === 'model' ? clf.model : clf.backbone, file, { byName: opts.byName, prefix: target === 'backbone' && !imagenet });
       clf.weights = { source: imagenet ? 'imagenet' : 'file', target, report };
       if (report.unmatched.length) log.warn(`${report.unmatched.length} layers found nothing by name in ${file.path} and keep their initial weights: ${report.unmatched.slice(0, 10).join(', ')}`);

@@ -87,6 +87,8 @@ const PADS: Pad[] = [
 const SIZES = [
   { n: 1, c: 1, o: 1 },
   { n: 2, c: 3, o: 4 },
+  // enough channels for the filter gradient's one-product-per-tap path
+  { n: 1, c: 64, o: 3 },
 ];
 
 function cases(multipliers: number[] | null): Case[] {

@@ -5,6 +5,7 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend, shutdownBackend } from '../../src/backend/index.js';
+import { buildSmallCnn } from '../../src/backend/small-cnn.js';
 import { Rng } from '../../src/util/rng.js';
 
 const rng = new Rng('wasm-training');
@@ -125,7 +126,7 @@ describe('training on the WASM engine', () => {
     model.dispose();
   });
 
-  it('trains a small CNN (3 conv layers, 64 px, batch 8) and its loss falls', async () => {
+  it('trains the small CNN (3 conv layers, 64 px, batch 8) and its loss falls', async () => {
     await tf.setBackend('wasm');
     const before = tf.memory().numTensors;
     // Two classes: noise, or noise with a bright square somewhere.
@@ -141,21 +142,7 @@ describe('training on the WASM engine', () => {
     }
     const x = tf.tensor4d(xs, [n, size, size, 3]);
     const y = tf.tensor2d(ys, [n, 1]);
-    let seed = 3;
-    const conv = (filters: number) => tf.layers.conv2d({ filters, kernelSize: 3, padding: 'same', activation: 'relu', kernelInitializer: tf.initializers.glorotUniform({ seed: seed++ }) });
-    const model = tf.sequential({
-      layers: [
-        tf.layers.inputLayer({ inputShape: [size, size, 3] }),
-        conv(16),
-        tf.layers.maxPooling2d({ poolSize: 2 }),
-        conv(32),
-        tf.layers.maxPooling2d({ poolSize: 2 }),
-        conv(64),
-        tf.layers.globalAveragePooling2d({}),
-        tf.layers.dense({ units: 1, activation: 'sigmoid', kernelInitializer: tf.initializers.glorotUniform({ seed: seed++ }) }),
-      ],
-    });
-    model.compile({ optimizer: tf.train.adam(3e-3), loss: 'binaryCrossentropy' });
+    const model = buildSmallCnn({ size, classes: 1, learningRate: 3e-3, seed: 3 });
     const losses: number[] = [];
     for (let step = 0; step < 20; step++) losses.push((await model.trainOnBatch(x, y)) as number);
     expect(losses.every(Number.isFinite)).toBe(true);

@@ -132,15 +132,16 @@ export function addonPath(pkgDir: string): string {
   return preGyp.find(join(pkgDir, 'package.json'));
 }
 
+/** The node-gyp that npm bundles: named by `npm run`, else found beside npm, else the one on PATH. */
 function nodeGypCommand(): [string, string[]] {
-  const fromNpm = process.env.npm_config_node_gyp;
-  if (fromNpm && existsSync(fromNpm)) return [process.execPath, [fromNpm]];
   const cli = process.env.npm_execpath;
-  if (cli) {
-    const bundled = join(dirname(dirname(cli)), 'node_modules', 'node-gyp', 'bin', 'node-gyp.js');
-    if (existsSync(bundled)) return [process.execPath, [bundled]];
-  }
-  return ['node-gyp', []];
+  const candidates = [
+    process.env.npm_config_node_gyp,
+    cli && join(dirname(dirname(cli)), 'node_modules', 'node-gyp', 'bin', 'node-gyp.js'),
+    join(dirname(dirname(process.execPath)), 'lib', 'node_modules', 'npm', 'node_modules', 'node-gyp', 'bin', 'node-gyp.js'),
+  ];
+  const found = candidates.find((c): c is string => Boolean(c) && existsSync(c!));
+  return found ? [process.execPath, [found]] : ['node-gyp', []];
 }
 
 /** Compile the addon with node-gyp into the place tfjs-node loads it from. */

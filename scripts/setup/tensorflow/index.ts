@@ -229,7 +229,8 @@ async function buildFirstWorking(
       const next = versions[versions.indexOf(version) + 1];
       if (!(e instanceof SetupError && e.fallback) || !next) {
         if (attempts.length > 1 && e instanceof SetupError) {
-          throw new SetupError(`no TensorFlow version worked; tried ${attempts.map((a) => a.tensorflow).join(', ')}. Last failure: ${e.message}`, { hint: e.hint ?? '' });
+          const last = e.message.split('\n  fix: ')[0];
+          throw new SetupError(`no TensorFlow version worked; tried ${attempts.map((a) => a.tensorflow).join(', ')}. Last failure: ${last}`, { hint: e.hint ?? '' });
         }
         throw e;
       }

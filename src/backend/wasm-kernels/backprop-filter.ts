@@ -35,34 +35,64 @@ function makeGrid(g: ConvGeometry): Grid {
   return { ay, ax, size: g.batch * ay.grid * ax.grid, maxShift: Math.max(...ay.tapShift) * ax.grid + Math.max(...ax.tapShift) };
 }
 
-/** Where filter tap (ky, kx) starts, in grid positions from the start of all planes. */
-function tapStart(grid: Grid, ky: number, kx: number): number {
-  const plane = grid.ay.tapPhase[ky]! * grid.ax.phases.length + grid.ax.tapPhase[kx]!;
-  return plane * grid.size + grid.ay.tapShift[ky]! * grid.ax.grid + grid.ax.tapShift[kx]!;
+/** The plane filter tap (ky, kx) reads and its shift there, in grid positions. */
+function tapWindow(grid: Grid, ky: number, kx: number): { plane: number; shift: number } {
+  return {
+    plane: grid.ay.tapPhase[ky]! * grid.ax.phases.length + grid.ax.tapPhase[kx]!,
+    shift: grid.ay.tapShift[ky]! * grid.ax.grid + grid.ax.tapShift[kx]!,
+  };
 }
 
+/** Rows below which a filter-gradient product stacks several taps. */
+const MIN_ROWS = 64;
+
 /**
- * For every plane (phase y, phase x), grid row (n, j) and column i: the input pixel it holds, or -1
- * for padding. Calls `row(dstPos, srcPixels)` per grid row with the source pixel index per column.
+ * For every plane (phase y, phase x), in order: the input pixel (n, iy, ix flattened) each grid
+ * position holds, or -1 for padding.
  */
-function forEachPlaneRow(g: ConvGeometry, grid: Grid, row: (plane: number, pos: number, src: Int32Array) => void): void {
+function planePixels(g: ConvGeometry, grid: Grid): Int32Array[] {
   const { ay, ax } = grid;
-  const src = new Int32Array(ax.grid);
-  let plane = 0;
+  const planes: Int32Array[] = [];
   for (const qy of ay.phases) {
     for (const qx of ax.phases) {
+      const pix = new Int32Array(grid.size);
+      let l = 0;
       for (let b = 0; b < g.batch; b++) {
         for (let j = 0; j < ay.grid; j++) {
           const iy = g.sh * j + qy - g.padTop;
-          for (let i = 0; i < ax.grid; i++) {
+          for (let i = 0; i < ax.grid; i++, l++) {
             const ix = g.sw * i + qx - g.padLeft;
-            src[i] = iy >= 0 && iy < g.inH && ix >= 0 && ix < g.inW ? (b * g.inH + iy) * g.inW + ix : -1;
+            pix[l] = iy >= 0 && iy < g.inH && ix >= 0 && ix < g.inW ? (b * g.inH + iy) * g.inW + ix : -1;
           }
-          row(plane, (b * ay.grid + j) * ax.grid, src);
         }
       }
-      plane++;
+      planes.push(pix);
     }
+  }
+  return planes;
+}
+
+/**
+ * dst[c * len + l] = heap[src[l] + c] for c < C, l < len: a gather-transpose to channel-major,
+ * four positions at a time (several times faster in V8 than a plain double loop).
+ */
+function gatherChannelMajor(heap: Float32Array, src: Int32Array, dst: number, C: number, len: number): void {
+  let l = 0;
+  for (; l + 4 <= len; l += 4) {
+    const a0 = src[l]!;
+    const a1 = src[l + 1]!;
+    const a2 = src[l + 2]!;
+    const a3 = src[l + 3]!;
+    for (let c = 0, d = dst + l; c < C; c++, d += len) {
+      heap[d] = heap[a0 + c]!;
+      heap[d + 1] = heap[a1 + c]!;
+      heap[d + 2] = heap[a2 + c]!;
+      heap[d + 3] = heap[a3 + c]!;
+    }
+  }
+  for (; l < len; l++) {
+    const a = src[l]!;
+    for (let c = 0, d = dst + l; c < C; c++, d += len) heap[d] = heap[a + c]!;
   }
 }
 
@@ -90,39 +120,51 @@ export function convFilterGradient(h: WasmHeap, x: TensorInfo, dy: TensorInfo, g
   const planeCount = grid.ay.phases.length * grid.ax.phases.length;
   const exact = grid.ay.grid === g.outH && grid.ax.grid === g.outW;
   const dyGrid = exact ? WasmHeap.reshaped(dy, [L, O]) : dyOnGrid(h, dy, g, grid, L);
-  const planes = h.alloc([planeCount * C * L + grid.maxShift]);
+  // planes, then the tail a window may run into, then one zero pixel that padding reads
+  const planesLen = planeCount * C * L + grid.maxShift + C;
+  const planes = h.alloc([planesLen]);
   const dw = h.alloc([g.fh, g.fw, C, O]);
   try {
     {
       const heap = h.heap();
       const po = h.offset(planes);
       const xo = h.offset(x);
-      const W = grid.ax.grid;
-      forEachPlaneRow(g, grid, (plane, pos, src) => {
-        const base = po + plane * C * L + pos;
-        for (let c = 0; c < C; c++) {
-          const d = base + c * L;
-          for (let i = 0; i < W; i++) {
-            const p = src[i]!;
-            heap[d + i] = p < 0 ? 0 : heap[xo + p * C + c]!;
-          }
-        }
+      const zero = po + planesLen - C;
+      heap.fill(0, po + planeCount * C * L, po + planesLen);
+      planePixels(g, grid).forEach((pix, plane) => {
+        const src = pix.map((p) => (p < 0 ? zero : xo + p * C));
+        gatherChannelMajor(heap, src, po + plane * C * L, C, L);
       });
-      heap.fill(0, po + planeCount * C * L, po + planeCount * C * L + grid.maxShift);
     }
-    for (let ky = 0; ky < g.fh; ky++) {
-      for (let kx = 0; kx < g.fw; kx++) {
-        const window = h.alias(planes, planeWindowStart(grid, C, ky, kx), [C, L]);
-        let prod: TensorInfo;
-        try {
-          prod = h.run('BatchMatMul', { a: window, b: dyGrid }, { transposeA: false, transposeB: false });
-        } finally {
-          h.release(window);
-        }
+    // One matrix product per tap on a view of the planes; with few channels, taps are stacked
+    // (copied) so that each product has enough rows to keep XNNPACK's threads busy.
+    const taps = g.fh * g.fw;
+    const group = C >= MIN_ROWS ? 1 : Math.min(taps, Math.ceil(MIN_ROWS / C));
+    for (let t0 = 0; t0 < taps; t0 += group) {
+      const n = Math.min(group, taps - t0);
+      const start = (t: number) => {
+        const { plane, shift } = tapWindow(grid, Math.floor(t / g.fw), t % g.fw);
+        return plane * C * L + shift;
+      };
+      let a: TensorInfo;
+      if (n === 1) {
+        a = h.alias(planes, start(t0), [C, L]);
+      } else {
+        a = h.alloc([n * C, L]);
         const heap = h.heap();
-        copyRun(heap, h.offset(dw) + (ky * g.fw + kx) * C * O, h.offset(prod), C * O);
-        h.free(prod);
+        const po = h.offset(planes);
+        const ao = h.offset(a);
+        for (let i = 0; i < n; i++) for (let c = 0; c < C; c++) copyRun(heap, ao + (i * C + c) * L, po + start(t0 + i) + c * L, L);
       }
+      let prod: TensorInfo;
+      try {
+        prod = h.run('BatchMatMul', { a, b: dyGrid }, { transposeA: false, transposeB: false });
+      } finally {
+        if (n === 1) h.release(a);
+        else h.free(a);
+      }
+      copyRun(h.heap(), h.offset(dw) + t0 * C * O, h.offset(prod), n * C * O);
+      h.free(prod);
     }
   } catch (e) {
     h.free(dw);
@@ -132,12 +174,6 @@ export function convFilterGradient(h: WasmHeap, x: TensorInfo, dy: TensorInfo, g
     if (!exact) h.free(dyGrid);
   }
   return dw;
-}
-
-/** Start (in floats) of tap (ky, kx)'s [C, L] window in channel-major planes [plane][C][L]. */
-function planeWindowStart(grid: Grid, C: number, ky: number, kx: number): number {
-  const plane = grid.ay.tapPhase[ky]! * grid.ax.phases.length + grid.ax.tapPhase[kx]!;
-  return plane * C * grid.size + grid.ay.tapShift[ky]! * grid.ax.grid + grid.ax.tapShift[kx]!;
 }
 
 /** Taps of the depthwise convolution that does each channel's dot product (5x5, a fast XNNPACK size). */
@@ -164,10 +200,10 @@ export function depthwiseFilterGradient(h: WasmHeap, x: TensorInfo, dy: TensorIn
       const xo = h.offset(x);
       const C = g.inC;
       const m = g.mult;
-      forEachPlaneRow(g, grid, (plane, pos, src) => {
-        let d = po + (plane * L + pos) * CM;
-        for (let i = 0; i < src.length; i++, d += CM) {
-          const p = src[i]!;
+      planePixels(g, grid).forEach((pix, plane) => {
+        let d = po + plane * L * CM;
+        for (let l = 0; l < L; l++, d += CM) {
+          const p = pix[l]!;
           if (p < 0) heap.fill(0, d, d + CM);
           else if (m === 1) copyRun(heap, d, xo + p * C, C);
           else for (let c = 0; c < C; c++) heap.fill(heap[xo + p * C + c]!, d + c * m, d + (c + 1) * m);
@@ -177,7 +213,8 @@ export function depthwiseFilterGradient(h: WasmHeap, x: TensorInfo, dy: TensorIn
     }
     for (let ky = 0; ky < g.fh; ky++) {
       for (let kx = 0; kx < g.fw; kx++) {
-        const window = h.alias(planes, tapStart(grid, ky, kx) * CM, [1, DOT_SIDE, DOT_SIDE, parts * CM]);
+        const { plane, shift } = tapWindow(grid, ky, kx);
+        const window = h.alias(planes, (plane * L + shift) * CM, [1, DOT_SIDE, DOT_SIDE, parts * CM]);
         let partial: TensorInfo;
         try {
           partial = h.run('DepthwiseConv2dNative', { x: window, filter: dotFilter }, { strides: [1, 1], pad: 'valid', dilations: [1, 1] });

@@ -22,7 +22,7 @@ interface WasmTensorData {
 }
 
 interface WasmInternals {
-  wasm: { HEAPU8: Uint8Array; tfjs: { disposeData(id: number): void } };
+  wasm: { HEAPU8: Uint8Array; wasmMemory?: { buffer: ArrayBufferLike }; tfjs: { disposeData(id: number): void } };
   dataIdMap: { get(dataId: object): WasmTensorData | undefined; delete(dataId: object): boolean };
 }
 
@@ -49,7 +49,10 @@ export class WasmHeap {
 
   /** A float32 view of the whole heap; stale after the next allocation. */
   heap(): Float32Array {
-    return new Float32Array(this.internals.wasm.HEAPU8.buffer);
+    // The threaded build's memory is shared and may have been grown by another thread, after which
+    // only the memory object (not the module's HEAPU8) sees its full size.
+    const { wasmMemory, HEAPU8 } = this.internals.wasm;
+    return new Float32Array((wasmMemory ?? HEAPU8).buffer);
   }
 
   /** Where a tensor's data starts, in float32 elements from the start of the heap. */

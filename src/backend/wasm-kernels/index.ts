@@ -64,12 +64,30 @@ export function registerWasmTrainingKernels(): void {
   for (const k of KERNELS) {
     const existing = tf.getKernel(k.kernelName, 'wasm');
     if (existing) {
-      stock.set(k.kernelName, existing);
+      stock.set(k.kernelName, setUpOnFirstCall(existing));
       tf.unregisterKernel(k.kernelName, 'wasm');
     }
     tf.registerKernel(k);
   }
   registered = true;
+}
+
+/**
+ * A replaced kernel never gets its setup (binding its WASM function) from the engine, which only
+ * sets up registered kernels when the backend starts: run it on first use, once per backend.
+ */
+function setUpOnFirstCall(config: tf.KernelConfig): tf.KernelConfig {
+  const done = new WeakSet<object>();
+  return {
+    ...config,
+    kernelFunc: (args) => {
+      if (config.setupFunc && !done.has(args.backend)) {
+        config.setupFunc(args.backend);
+        done.add(args.backend);
+      }
+      return config.kernelFunc(args);
+    },
+  };
 }
 
 /** The stock engine's kernel that `registerWasmTrainingKernels` replaced, if any (for comparisons). */
