@@ -9,7 +9,6 @@
  * Prints one JSON object.
  */
 import * as tf from '@tensorflow/tfjs';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -18,6 +17,7 @@ import { initBackend, resolveEngineRequest, shutdownBackend } from '../src/backe
 import { numberFlag, parseCli, runMain, usage } from '../src/util/cli.js';
 import { createModel } from '../src/models/classifier.js';
 import { Trainer, type Callback } from '../src/training/index.js';
+import { Contender, median } from './_contender.js';
 import { MedtrainError } from '../src/util/errors.js';
 import { Rng } from '../src/util/rng.js';
 
@@ -128,51 +128,16 @@ async function engineWorker(engine: string, cfg: Config): Promise<void> {
   }
 }
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
-}
-
-/** One contender (a medtrain engine or a peer) in its own process, driven line by line. */
-class Contender {
-  private readonly lines: AsyncIterator<string>;
-  private stderr = '';
+/** A contender that trains a given number of steps per request and keeps every step's times. */
+class StepContender extends Contender {
   readonly result: Measurement = {};
   readonly stepSeconds: number[] = [];
   readonly cpuSeconds: number[] = [];
 
-  constructor(
-    readonly name: string,
-    private readonly proc: ChildProcess,
-  ) {
-    this.lines = createInterface({ input: proc.stdout! })[Symbol.asyncIterator]();
-    proc.stderr!.on('data', (d: Buffer) => {
-      this.stderr = (this.stderr + d.toString()).slice(-4000);
-    });
-  }
-
-  static start(name: string, cmd: string, args: string[], env: NodeJS.ProcessEnv): Contender {
-    return new Contender(name, spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, TF_CPP_MIN_LOG_LEVEL: '3', PYTHONUNBUFFERED: '1', ...env } }));
-  }
-
-  /** The next JSON line the process prints (other lines are skipped); an error when it exits first. */
-  async read(): Promise<Record<string, unknown>> {
-    for (;;) {
-      const r = await this.lines.next();
-      if (r.done) throw new Error(`exited: ${this.stderr.trim().split('\n').slice(-3).join(' | ')}`.slice(0, 600));
-      if (r.value.startsWith('{')) return JSON.parse(r.value) as Record<string, unknown>;
-    }
-  }
-
   async steps(n: number): Promise<void> {
-    this.proc.stdin!.write(`${n}\n`);
-    const r = await this.read();
+    const r = await this.request(String(n));
     this.stepSeconds.push(...(r.stepSeconds as number[]));
     this.cpuSeconds.push(...(r.cpuSeconds as number[]));
-  }
-
-  close(): void {
-    this.proc.stdin!.end();
   }
 }
 
@@ -221,7 +186,7 @@ runMain(async () => {
   const threadEnv = threads ? { TF_NUM_INTRAOP_THREADS: String(threads), TF_NUM_INTEROP_THREADS: '1' } : {};
 
   // Start (build and warm up) one contender at a time, so that they never compete for the cores.
-  const ready: Contender[] = [];
+  const ready: StepContender[] = [];
   const results: Record<string, Measurement> = {};
   const starts: [string, string, string[]][] = [
     ...engines.map((e): [string, string, string[]] => [e, process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--worker', e, ...cfgArgs]]),
@@ -232,7 +197,7 @@ runMain(async () => {
       results[name] = { error: 'peers run DenseNet121 only' };
       continue;
     }
-    const c = Contender.start(name, cmd, args, threadEnv);
+    const c = StepContender.start(name, cmd, args, threadEnv);
     results[name] = c.result;
     try {
       const hello = await c.read();

@@ -1,0 +1,60 @@
+/**
+ * What the harnesses that time contenders side by side share: a contender (a medtrain engine or a
+ * peer framework) runs in a child process of its own and speaks JSON lines: after it is built and
+ * warmed up it prints one object (`{ready: true, ...}` or `{error}`); then it answers each line
+ * written to its stdin with one object; it exits at the end of its stdin. Lines that are not JSON
+ * objects (a library's chatter) are skipped.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
+
+export class Contender {
+  private readonly lines: AsyncIterator<string>;
+  private stderr = '';
+
+  constructor(
+    readonly name: string,
+    private readonly proc: ChildProcess,
+  ) {
+    this.lines = createInterface({ input: proc.stdout! })[Symbol.asyncIterator]();
+    proc.stderr!.on('data', (d: Buffer) => {
+      this.stderr = (this.stderr + d.toString()).slice(-4000);
+    });
+  }
+
+  /** Start `cmd args` as a contender (of the class it is called on). */
+  static start<T extends Contender>(this: new (name: string, proc: ChildProcess) => T, name: string, cmd: string, args: string[], env: NodeJS.ProcessEnv = {}): T {
+    return new this(name, spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, TF_CPP_MIN_LOG_LEVEL: '3', PYTHONUNBUFFERED: '1', ...env } }));
+  }
+
+  /** The next JSON line the process prints; an error when it exits first. */
+  async read(): Promise<Record<string, unknown>> {
+    for (;;) {
+      const r = await this.lines.next();
+      if (r.done) throw new Error(`exited: ${this.stderr.trim().split('\n').slice(-3).join(' | ')}`.slice(0, 600));
+      if (r.value.startsWith('{')) return JSON.parse(r.value) as Record<string, unknown>;
+    }
+  }
+
+  /** Write one line and read the answer; an answer with `error` throws it. */
+  async request(line: string): Promise<Record<string, unknown>> {
+    this.proc.stdin!.write(`${line}\n`);
+    const r = await this.read();
+    if (r.error) throw new Error(String(r.error));
+    return r;
+  }
+
+  close(): void {
+    this.proc.stdin!.end();
+  }
+
+  /** Resolves when the process has exited. */
+  exited(): Promise<void> {
+    return this.proc.exitCode !== null || this.proc.signalCode !== null ? Promise.resolve() : new Promise((r) => this.proc.once('exit', () => r()));
+  }
+}
+
+export function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)]!;
+}
