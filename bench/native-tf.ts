@@ -17,8 +17,7 @@ import { initBackend, resolveEngineRequest, shutdownBackend } from '../src/backe
 import { numberFlag, parseCli, runMain, usage } from '../src/util/cli.js';
 import { createModel } from '../src/models/classifier.js';
 import { Trainer, type Callback } from '../src/training/index.js';
-import { Contender, median } from './_contender.js';
-import { MedtrainError } from '../src/util/errors.js';
+import { Contender, listFlag, median } from './_shared.js';
 import { Rng } from '../src/util/rng.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -146,13 +145,6 @@ const PEERS: Record<string, { python: string; script: string }> = {
   keras: { python: process.env.MEDTRAIN_PYTHON ?? 'python3', script: 'train_step_keras.py' },
 };
 
-function list(flag: string, value: string, known: readonly string[]): string[] {
-  const items = value === 'none' ? [] : value.split(',').map((s) => s.trim()).filter(Boolean);
-  const bad = items.find((i) => !known.includes(i));
-  if (bad) throw new MedtrainError(`unknown name in --${flag}`, { code: 'bad-flag', column: `--${flag}`, value: bad, hint: `use ${known.join(', ')}` });
-  return items;
-}
-
 runMain(async () => {
   const { flags } = parseCli('bench -- native-tf', FLAGS, process.argv.slice(2));
   if (flags.help) {
@@ -160,7 +152,7 @@ runMain(async () => {
     return;
   }
   const cfg: Config = {
-    model: list('model', flags.model!, ['densenet121', 'small-cnn'])[0]!,
+    model: listFlag('model', flags.model!, ['densenet121', 'small-cnn'])[0]!,
     size: numberFlag('size', flags.size, { integer: true, min: 32 })!,
     batch: numberFlag('batch', flags.batch, { integer: true, min: 1 })!,
     steps: numberFlag('steps', flags.steps, { integer: true, min: 1 })!,
@@ -176,8 +168,8 @@ runMain(async () => {
     shutdownBackend();
     return;
   }
-  const engines = list('engines', flags.engines!, ['tensorflow', 'webgpu', 'wasm', 'cpu']).map((e) => resolveEngineRequest(e));
-  const peers = list('peers', flags.peers!, Object.keys(PEERS));
+  const engines = listFlag('engines', flags.engines!, ['tensorflow', 'webgpu', 'wasm', 'cpu']).map((e) => resolveEngineRequest(e));
+  const peers = listFlag('peers', flags.peers!, Object.keys(PEERS));
   const rounds = numberFlag('rounds', flags.rounds, { integer: true, min: 1 })!;
   const cfgArgs = Object.entries(cfg).flatMap(([k, v]) => [`--${k}`, String(v)]);
   const threads = numberFlag('threads', flags.threads, { integer: true, min: 1 });

@@ -47,7 +47,7 @@ import { Trainer, type Callback } from '../src/training/index.js';
 import { numberFlag, parseCli, runMain, usage } from '../src/util/cli.js';
 import { MedtrainError } from '../src/util/errors.js';
 import { Rng } from '../src/util/rng.js';
-import { Contender, median } from './_contender.js';
+import { Contender, listFlag, median } from './_shared.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const MAIN_BENCHMARK = 'chexpert_CWBCE_E3_B32';
@@ -290,13 +290,6 @@ async function runCase(c: CaseConfig, engines: string[], peers: string[], epochs
   };
 }
 
-function list(flag: string, value: string, known: readonly string[]): string[] {
-  const items = value === 'none' ? [] : value.split(',').map((s) => s.trim()).filter(Boolean);
-  const bad = items.find((i) => !known.includes(i));
-  if (bad) throw new MedtrainError(`unknown name in --${flag}`, { code: 'bad-flag', column: `--${flag}`, value: bad, hint: `use ${known.join(', ')}` });
-  return items;
-}
-
 runMain(async () => {
   const { flags } = parseCli('bench -- training', FLAGS, process.argv.slice(2));
   if (flags.worker) {
@@ -313,13 +306,13 @@ runMain(async () => {
     return;
   }
   const int = (name: string, v: string | undefined, min: number) => numberFlag(name, v, { integer: true, min })!;
-  const cases = list('cases', flags.cases!, ['main', 'densenet121']);
-  const peers = list('peers', flags.peers!, ['pytorch']);
+  const cases = listFlag('cases', flags.cases!, ['main', 'densenet121']);
+  const peers = listFlag('peers', flags.peers!, ['pytorch']);
   const epochs = int('epochs', flags.epochs, 2);
   const workers = int('workers', flags.workers, 0);
   const threads = flags.threads ? int('threads', flags.threads, 1) : cpus().length;
   const headUnits = int('head-units', flags['head-units'], 0);
-  const engines = flags.engines ? list('engines', flags.engines, ['tensorflow', 'webgpu', 'wasm', 'cpu']).map((e) => resolveEngineRequest(e) as string) : [pickAuto(await probeEngines()).name];
+  const engines = flags.engines ? listFlag('engines', flags.engines, ['tensorflow', 'webgpu', 'wasm', 'cpu']).map((e) => resolveEngineRequest(e) as string) : [pickAuto(await probeEngines()).name];
   const main: CaseConfig = {
     case: 'main',
     benchmark: Benchmark.parse(flags.benchmark!).format(),

@@ -1,12 +1,14 @@
 /**
- * What the harnesses that time contenders side by side share: a contender (a medtrain engine or a
- * peer framework) runs in a child process of its own and speaks JSON lines: after it is built and
- * warmed up it prints one object (`{ready: true, ...}` or `{error}`); then it answers each line
- * written to its stdin with one object; it exits at the end of its stdin. Lines that are not JSON
- * objects (a library's chatter) are skipped.
+ * What the harnesses that time contenders side by side share (run.ts skips files named _*).
+ *
+ * A contender (a medtrain engine or a peer framework) runs in a child process of its own and speaks
+ * JSON lines: after it is built and warmed up it prints one object (`{ready: true, ...}` or
+ * `{error}`); then it answers each line written to its stdin with one object; it exits at the end of
+ * its stdin. Lines that are not JSON objects (a library's chatter) are skipped.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
+import { MedtrainError } from '../src/util/errors.js';
 
 export class Contender {
   private readonly lines: AsyncIterator<string>;
@@ -57,4 +59,12 @@ export class Contender {
 export function median(xs: readonly number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.floor(s.length / 2)]!;
+}
+
+/** A comma-separated flag of names, each one of `known` ('none': no names). */
+export function listFlag(flag: string, value: string, known: readonly string[]): string[] {
+  const items = value === 'none' ? [] : value.split(',').map((s) => s.trim()).filter(Boolean);
+  const bad = items.find((i) => !known.includes(i));
+  if (bad) throw new MedtrainError(`unknown name in --${flag}`, { code: 'bad-flag', column: `--${flag}`, value: bad, hint: `use ${known.join(', ')}` });
+  return items;
 }
