@@ -22,7 +22,7 @@ runMain(async () => {
     process.stdout.write(`${JSON.stringify({ models })}\n`);
     return;
   }
-  const rows = [['model', 'params (no top)', 'input', 'min', 'preprocessing', 'ImageNet weights file'], ...models.map((m) => [m.name, m.params.toLocaleString('en-US'), String(m.inputSize), String(m.minInputSize), m.preprocessing, m.imagenetWeights])];
+  const rows = [['model', 'params (no top)', 'input', 'min', 'preprocessing', 'ImageNet weights file'], ...models.map((m) => [m.name, m.params.toLocaleString('en-US'), String(m.inputSize), String(m.minInputSize), m.preprocessing, m.imagenetWeights ?? '(none)'])];
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
   for (const r of rows) process.stdout.write(`${r.map((c, i) => (i === 1 ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ').trimEnd()}\n`);
 });

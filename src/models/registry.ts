@@ -7,7 +7,7 @@
 import type * as tf from '@tensorflow/tfjs';
 import { MedtrainError } from '../util/errors.js';
 import type { BackboneOptions } from './backbone.js';
-import { denseNet121, denseNet169, denseNet201 } from './densenet.js';
+import { denseNet121, denseNet169, denseNet201, denseNetMini } from './densenet.js';
 import { efficientNetB0 } from './efficientnet.js';
 import { inceptionResNetV2 } from './inception-resnet-v2.js';
 import { inceptionV3 } from './inception-v3.js';
@@ -34,8 +34,8 @@ export interface ModelSpec {
   minInputSize: number;
   /** How inputs must be preprocessed (see preprocessing.ts); applied by the data pipeline, not the model. */
   preprocessing: PreprocessingMode;
-  /** The Keras ImageNet weight file for a model without (or with) its top, at this input size. */
-  imagenetWeights: (opts: { inputSize: number; includeTop: boolean }) => WeightFileRef;
+  /** The Keras ImageNet weight file for a model without (or with) its top, at this input size; null for a model Keras does not publish. */
+  imagenetWeights: ((opts: { inputSize: number; includeTop: boolean }) => WeightFileRef) | null;
 }
 
 const GCS = 'https://storage.googleapis.com/tensorflow/keras-applications';
@@ -104,6 +104,10 @@ export const MODELS: readonly ModelSpec[] = [
       return { file, url: `https://storage.googleapis.com/keras-applications/${file}`, md5: includeTop ? '902e53a9f72be733fc0bcb005b3ebbac' : '50bc09e76180e00e4465e1a485ddc09d' };
     },
   },
+  {
+    name: 'DenseNetMini', family: 'densenet', build: denseNetMini, inputSize: 64, minInputSize: 32, preprocessing: 'torch',
+    imagenetWeights: null,
+  },
 ];
 
 const normalise = (name: string) => name.toLowerCase().replace(/[-_\s]/g, '');
@@ -155,8 +159,8 @@ export interface ModelInfo {
   inputSize: number;
   minInputSize: number;
   preprocessing: PreprocessingMode;
-  /** The Keras ImageNet weight file (without top, at the default size) that `weights: 'imagenet'` looks for. */
-  imagenetWeights: string;
+  /** The Keras ImageNet weight file (without top, at the default size) that `weights: 'imagenet'` looks for; null when there is none. */
+  imagenetWeights: string | null;
 }
 
 /** Every registered model with its parameter count (each built once, with unset weights, then freed). */
@@ -172,7 +176,7 @@ export function describeModels(): ModelInfo[] {
       inputSize: spec.inputSize,
       minInputSize: spec.minInputSize,
       preprocessing: spec.preprocessing,
-      imagenetWeights: spec.imagenetWeights({ inputSize: spec.inputSize, includeTop: false }).file,
+      imagenetWeights: spec.imagenetWeights?.({ inputSize: spec.inputSize, includeTop: false }).file ?? null,
     };
   });
 }

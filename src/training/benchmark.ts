@@ -390,11 +390,18 @@ export class Benchmark implements BenchmarkFields {
   readonly seed!: number;
   readonly engine!: EngineRequest;
   readonly repeat!: number | null;
+  /**
+   * The fields the name, the overrides or the config gave; the others took their defaults. (Not part
+   * of the benchmark's identity: a name that spells a default out equals one that leaves it out.)
+   */
+  readonly given!: ReadonlySet<keyof BenchmarkFields>;
 
   /** Fields are validated; anything left out takes its default. Prefer `Benchmark.parse` or `create`. */
-  constructor(fields: Partial<BenchmarkFields> = {}) {
-    const f: BenchmarkFields = { ...DEFAULTS, ...stripUndefined(fields) };
+  constructor(fields: Partial<BenchmarkFields> = {}, given?: Iterable<keyof BenchmarkFields>) {
+    const named = stripUndefined(fields);
+    const f: BenchmarkFields = { ...DEFAULTS, ...named };
     Object.assign(this, {
+      given: Object.freeze(new Set(given ?? (Object.keys(named) as (keyof BenchmarkFields)[]))),
       ...f,
       classes: typeof f.classes === 'string' ? f.classes : Object.freeze([...f.classes]),
       augmentation: Object.freeze([...f.augmentation]),
@@ -612,7 +619,7 @@ export class Benchmark implements BenchmarkFields {
       given.add(key);
     }
     try {
-      return new Benchmark(f);
+      return new Benchmark(f, [...this.given, ...given]);
     } catch (e) {
       if (e instanceof MedtrainError && e.code === 'uncertainty-classes') {
         const flag = given.has('uncertainty') ? '--uncertainty' : '--classes';

@@ -46,6 +46,21 @@ import { Trainer } from './trainer.js';
 
 const log = createLogger('train');
 
+/**
+ * The phantom quick start: a run on the phantom set medtrain makes (no data given or found) whose
+ * benchmark names no model and no image side trains this compact DenseNet at 64 px, so that
+ * `npm run train -- --benchmark chexpert_CWBCE_E3_B32` finishes in minutes on a CPU. The run says so,
+ * and its config.json and name record the model and side it trained. Name a model or `_D<dim>`
+ * (or pass --model / --dim) to train something else on the phantom set.
+ */
+export const PHANTOM_QUICK_START = Object.freeze({ model: 'DenseNetMini', dim: 64 });
+
+/** The benchmark a run trains: `b`, or the quick start's model and side on the phantom set (see PHANTOM_QUICK_START). */
+export function quickStart(b: Benchmark, data: DataLocation): Benchmark {
+  if (data.source !== 'phantom' || b.given.has('model') || b.given.has('dim')) return b;
+  return b.withOverrides(PHANTOM_QUICK_START);
+}
+
 /** Where runs go when no output folder is given: `models/<name>`, then `models/<name>-2`, … */
 export const DEFAULT_RUNS_DIR = 'models';
 
@@ -99,7 +114,8 @@ async function startEngine(request: Benchmark['engine'], exact?: string): Promis
   const want = exact ?? request;
   const cur = currentEngine();
   if (cur && (want === 'auto' || cur.engine === want)) return cur;
-  return initBackend(want, { quiet: true });
+  // 'auto' leaves the choice to initBackend, which reads MEDTRAIN_ENGINE first.
+  return initBackend(want === 'auto' ? undefined : want, { quiet: true });
 }
 
 async function resolveWeights(b: Benchmark, weights: string | undefined, inputSize: number): Promise<string> {
@@ -148,10 +164,15 @@ export class Experiment {
    * A new run: starts the benchmark's engine, resolves the data location, the run folder and every
    * setting. Nothing is read or written until `run()` (this is what `train --dry-run` shows).
    */
-  static async create(benchmark: Benchmark, opts: ExperimentOptions = {}): Promise<Experiment> {
+  static async create(asked: Benchmark, opts: ExperimentOptions = {}): Promise<Experiment> {
+    const where = { data: opts.data, phantomPatients: opts.phantomPatients };
+    const benchmark = quickStart(asked, locateData(asked.dataset, asked.dim, where));
+    if (benchmark !== asked) {
+      log.info(`${asked.format()} names no model and no image side: on the phantom set it trains the quick start, ${benchmark.model} at ${benchmark.dim} px, as ${benchmark.format()} (name a model or _D<dim> to train another)`);
+    }
+    const data = locateData(benchmark.dataset, benchmark.dim, where);
     const spec = getModelSpec(benchmark.model);
     const engine = await startEngine(benchmark.engine);
-    const data = locateData(benchmark.dataset, benchmark.dim, { data: opts.data, phantomPatients: opts.phantomPatients });
     const head = { ...DEFAULT_HEAD, ...opts.head };
     const training = { ...DEFAULT_TRAINING, ...opts.training };
     const weights = await resolveWeights(benchmark, opts.weights, benchmark.dim);

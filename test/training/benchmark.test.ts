@@ -1,3 +1,4 @@
+import { classSetNames } from '../../src/data/labels.js';
 import { describe, expect, it } from 'vitest';
 import { Benchmark, BENCHMARK_FLAGS, DEFAULTS, lrToken, type BenchmarkFields } from '../../src/training/benchmark.js';
 import { MedtrainError } from '../../src/util/errors.js';
@@ -46,7 +47,7 @@ describe('Benchmark.parse', () => {
       name: undefined,
       model: 'DenseNet121',
       dataset: 'chexpert',
-      classes: 'N14',
+      classes: [...classSetNames('chexpert', 'N14')],
       loss: 'CWBCE',
       classWeightNorm: 'l1',
       epochs: 3,
@@ -248,9 +249,10 @@ describe('unreadable names point at the token', () => {
     }
   });
 
-  it('takes the known models from the registry when given', () => {
-    expect(Benchmark.parse('MobileNetV2_chexpert_BCE_E1_B2', { models: ['MobileNetV2'] }).model).toBe('MobileNetV2');
-    expect(() => Benchmark.parse('MobileNetV2_chexpert_BCE_E1_B2')).toThrow(/unknown model/);
+  it('takes the known models from the registry, or from a list when given', () => {
+    expect(Benchmark.parse('MobileNetV2_chexpert_BCE_E1_B2').model).toBe('MobileNetV2');
+    expect(Benchmark.parse('densenetmini_chexpert_BCE_E1_B2').model).toBe('DenseNetMini');
+    expect(() => Benchmark.parse('MobileNetV2_chexpert_BCE_E1_B2', { models: ['DenseNet121'] })).toThrow(/unknown model/);
     expect(Benchmark.create({ model: 'mobilenetv2' }, { models: ['MobileNetV2'] }).model).toBe('MobileNetV2');
   });
 });
@@ -291,6 +293,18 @@ describe('Benchmark.withOverrides (CLI flags)', () => {
     expect(base.withOverrides({ classes: ['Atelectasis', 'Edema'] }).format()).toBe('chexpert_CWBCE_E3_B32_N2');
     expect(base.withOverrides({ epochs: undefined }).equals(base)).toBe(true);
     expect(base.withOverrides({ augmentation: 'none', transforms: 'none', repeat: 'none', modelTag: '' }).equals(base)).toBe(true);
+  });
+
+  it('knows which fields the name and the overrides gave (the rest took defaults), without changing identity', () => {
+    const b = Benchmark.parse('chexpert_CWBCE_E3_B32');
+    expect([...b.given].sort()).toEqual(['batchSize', 'dataset', 'epochs', 'loss']);
+    const o = b.withOverrides({ dim: '128' });
+    expect(o.given.has('dim')).toBe(true);
+    expect(o.given.has('model')).toBe(false);
+    const spelled = Benchmark.parse('DenseNet121_chexpert_CWBCE_E3_B32_D256');
+    expect(spelled.given.has('model') && spelled.given.has('dim')).toBe(true);
+    expect(spelled.equals(b)).toBe(true);
+    expect(Benchmark.fromJSON(JSON.parse(JSON.stringify(b.toJSON()))).given.has('model')).toBe(true);
   });
 
   it('says which flag and value are wrong', () => {

@@ -42,6 +42,9 @@ export interface ImagenetWeights {
  * Missing: a MedtrainError naming the file, the folder to put it in and its address.
  */
 export async function findImagenetWeights(spec: ModelSpec, opts: { inputSize: number; includeTop?: boolean; dir?: string }): Promise<ImagenetWeights> {
+  if (!spec.imagenetWeights) {
+    throw new MedtrainError(`${spec.name} has no ImageNet weights`, { code: 'no-imagenet-weights', value: spec.name, hint: "train it from random weights (weights: null), or load a weight file of your own" });
+  }
   const ref = spec.imagenetWeights({ inputSize: opts.inputSize, includeTop: Boolean(opts.includeTop) });
   const dir = weightsDir(opts.dir);
   const places = [dir, kerasCacheDir()];
