@@ -57,7 +57,7 @@ runMain(async () => {
   }
   if (flags.split !== undefined || flags.epoch !== undefined) throw new MedtrainError(`--${flags.split !== undefined ? 'split' : 'epoch'} needs --run`, { code: 'bad-flag', hint: 'npm run evaluate -- --run DIR [--split val|test] [--epoch N]' });
   if (!flags.predictions || !flags.labels) {
-    throw new MedtrainError('evaluate needs --run, or --predictions and --labels', { code: 'bad-flag', hint: 'npm run evaluate -- --run DIR [--split val|test], or npm run evaluate -- --predictions P.csv --labels L.csv [--json]' });
+    throw new MedtrainError('evaluate needs --predictions and --labels, or --run DIR', { code: 'bad-flag', hint: 'npm run evaluate -- --run DIR [--split val|test], or npm run evaluate -- --predictions P.csv --labels L.csv [--json]' });
   }
   const zd = flags['zero-division'];
   if (zd !== undefined && !['null', 'nan', '0', '1'].includes(zd)) throw new MedtrainError('--zero-division takes null, 0 or 1', { code: 'bad-flag', column: '--zero-division', value: zd });
