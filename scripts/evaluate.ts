@@ -1,4 +1,9 @@
 /**
+ * npm run evaluate -- --run DIR [--split val|test] [--epoch N] [--json]
+ *
+ * A training run's best model (or a saved epoch's) on its val or test split, at the thresholds the
+ * run chose on val.
+ *
  * npm run evaluate -- --predictions P.csv --labels L.csv [--json] [--thresholds youden|balanced|f1|0.5|t1,t2,...]
  *   [--val-predictions V.csv --val-labels VL.csv] [--ci] [--bootstrap N] [--seed S] [--group-column COL]
  *   [--compare P2.csv] [--zero-division null|0|1]
@@ -6,10 +11,14 @@
  * Per-class and macro / micro / weighted metrics for any model's predictions.
  */
 import { evaluatePredictionFiles, formatEvaluation } from '../src/metrics/index.js';
+import { evaluateRun } from '../src/training/run-eval.js';
 import { MedtrainError } from '../src/util/errors.js';
 import { numberFlag, parseCli, runMain, usage } from '../src/util/cli.js';
 
 const FLAGS = {
+  run: { type: 'string', value: 'DIR', help: 'a training run folder: evaluate its model on its own split (instead of --predictions/--labels)' },
+  split: { type: 'string', value: 'S', help: 'with --run: val or test (default test)' },
+  epoch: { type: 'string', value: 'N', help: "with --run: a saved epoch's model (default: best/)" },
   predictions: { type: 'string', value: 'P.csv', help: 'predictions: id column, then one score column per class' },
   labels: { type: 'string', value: 'L.csv', help: 'labels: the same ids, a column per class (1, 0, blank or -1 = masked)' },
   thresholds: { type: 'string', value: 'T', help: 'youden, balanced (tpr = 1 - fpr), f1, f<beta>, a number, or one number per class (default 0.5)' },
@@ -24,7 +33,7 @@ const FLAGS = {
   'zero-division': { type: 'string', value: 'Z', help: 'what an undefined ratio reports: null (default; left out of means), 0 or 1 (as sklearn)' },
 } as const;
 
-const SUMMARY = 'Per-class and macro / micro / weighted AUROC, average precision, AUPRC, precision, recall, specificity, F1, F2 and accuracy.';
+const SUMMARY = 'A run folder\'s model on its val or test split (--run), or any model\'s predictions files: per-class and macro / micro / weighted AUROC, average precision, AUPRC, precision, recall, specificity, F1, F2 and accuracy.';
 
 runMain(async () => {
   const { flags } = parseCli('evaluate', FLAGS, process.argv.slice(2));
@@ -32,8 +41,23 @@ runMain(async () => {
     process.stdout.write(usage('evaluate', SUMMARY, FLAGS));
     return 0;
   }
+  if (flags.run !== undefined) {
+    const other = (['predictions', 'labels', 'val-predictions', 'val-labels', 'compare', 'thresholds', 'ci', 'bootstrap'] as const).find((k) => flags[k] !== undefined);
+    if (other) throw new MedtrainError(`--run evaluates the run's own predictions: --${other} does not apply`, { code: 'bad-flag', column: `--${other}`, hint: 'use --run DIR [--split val|test] [--epoch N], or the predictions-file flags without --run' });
+    const split = flags.split ?? 'test';
+    if (split !== 'val' && split !== 'test') throw new MedtrainError('--split takes val or test', { code: 'bad-flag', column: '--split', value: split });
+    const r = await evaluateRun(flags.run, { split, epoch: numberFlag('epoch', flags.epoch, { integer: true, min: 1 }), engine: flags.engine });
+    if (flags.json) process.stdout.write(`${JSON.stringify(r)}\n`);
+    else {
+      const where = `${r.run} (${r.epoch === 'best' ? 'best epoch' : `epoch ${r.epoch}`}, ${r.split} split)`;
+      const table = formatEvaluation({ ...r.report, predictions: where, labels: where, thresholdMethod: "the run's thresholds.json", thresholdSource: 'validation', thresholdFallback: [], ignoredLabelColumns: [] });
+      process.stdout.write(`${where}\n${table}`);
+    }
+    return 0;
+  }
+  if (flags.split !== undefined || flags.epoch !== undefined) throw new MedtrainError(`--${flags.split !== undefined ? 'split' : 'epoch'} needs --run`, { code: 'bad-flag', hint: 'npm run evaluate -- --run DIR [--split val|test] [--epoch N]' });
   if (!flags.predictions || !flags.labels) {
-    throw new MedtrainError('evaluate needs --predictions and --labels', { code: 'bad-flag', hint: 'npm run evaluate -- --predictions P.csv --labels L.csv [--json]' });
+    throw new MedtrainError('evaluate needs --predictions and --labels, or --run DIR', { code: 'bad-flag', hint: 'npm run evaluate -- --run DIR [--split val|test], or npm run evaluate -- --predictions P.csv --labels L.csv [--json]' });
   }
   const zd = flags['zero-division'];
   if (zd !== undefined && !['null', 'nan', '0', '1'].includes(zd)) throw new MedtrainError('--zero-division takes null, 0 or 1', { code: 'bad-flag', column: '--zero-division', value: zd });

@@ -1,0 +1,37 @@
+/**
+ * `npm run predict -- --run DIR <image|folder>... [--out CSV] [--epoch N] [--json]`: probabilities
+ * and labels (at the run's thresholds, chosen on val) of a run's best model (or a saved epoch's)
+ * for one image or every image under a folder.
+ */
+import { predictRun } from '../src/training/run-eval.js';
+import { MedtrainError } from '../src/util/errors.js';
+import { numberFlag, parseCli, runMain, usage } from '../src/util/cli.js';
+
+const FLAGS = {
+  run: { type: 'string', value: 'DIR', help: 'the training run folder' },
+  out: { type: 'string', value: 'CSV', help: 'also write a CSV: id, a probability per class, then a 0/1 label per class' },
+  epoch: { type: 'string', value: 'N', help: "a saved epoch's model (default: best/)" },
+} as const;
+
+runMain(async () => {
+  const { flags, positionals } = parseCli('predict', FLAGS, process.argv.slice(2), { positionals: true });
+  if (flags.help) {
+    process.stdout.write(usage('predict', "Probabilities and thresholded labels of a run's model for images.", FLAGS, '<image|folder>...'));
+    return 0;
+  }
+  if (!flags.run) throw new MedtrainError('predict needs --run DIR', { code: 'bad-flag', column: '--run', hint: 'npm run predict -- --run models/<run> image.jpg' });
+  const r = await predictRun(flags.run, positionals, { out: flags.out, epoch: numberFlag('epoch', flags.epoch, { integer: true, min: 1 }), engine: flags.engine });
+  if (flags.json) {
+    process.stdout.write(`${JSON.stringify(r)}\n`);
+    return 0;
+  }
+  const lines = r.predictions.map((p) => {
+    const positive = r.classes.filter((c) => p.labels[c] === 1);
+    const probs = r.classes.map((c) => `${c} ${p.probabilities[c]!.toFixed(3)}`).join(', ');
+    return `${p.id}: ${positive.length ? positive.join(', ') : 'no finding above threshold'}\n  ${probs}`;
+  });
+  for (const s of r.skipped) lines.push(`skipped ${s.file}: ${s.reason}`);
+  if (r.out) lines.push(`wrote ${r.out}`);
+  process.stdout.write(`${lines.join('\n')}\n`);
+  return 0;
+});
