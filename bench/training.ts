@@ -4,7 +4,7 @@
  *
  *   main         the main command's config (`npm run train -- --benchmark chexpert_CWBCE_E3_B32` with
  *                no data): the cached phantom set, and on it the phantom quick start's model
- *                DenseNetMini (denseNet([2,2,2,2]) with growth rate 12 and a 24-filter stem) at 64 px,
+ *                DenseNetMini (denseNet([2,2,2,2]) with growth rate 32 and a 64-filter stem) at 64 px,
  *                batch 32, with the default head (Dense(1024, relu), Dense(14, sigmoid)). --model,
  *                --dim, --batch and --head-units change it.
  *   densenet121  DenseNet121 at 128 px on a small phantom set (the same head, batch 32).
@@ -33,11 +33,7 @@ import { makePhantom } from '../src/data/phantom.js';
 import { classWeightsForLoss } from '../src/losses/class-weights.js';
 import { createLoss } from '../src/losses/index.js';
 import { createModel } from '../src/models/classifier.js';
-import { applyKerasBatchNormSemantics } from '../src/models/custom-layers.js';
-import { denseNet } from '../src/models/densenet.js';
-import { LayerBuilder } from '../src/models/layers.js';
 import type { PreprocessingMode } from '../src/models/preprocessing.js';
-import { getModelSpec } from '../src/models/registry.js';
 import { Benchmark } from '../src/training/benchmark.js';
 import { phantomCacheDir, phantomParamsFor } from '../src/training/default-data.js';
 import { createOptimizer } from '../src/training/optimizers.js';
@@ -80,7 +76,7 @@ interface DenseNetLayout {
 }
 
 const DENSENETS: Record<string, DenseNetLayout> = {
-  densenetmini: { blocks: [2, 2, 2, 2], growthRate: 12, stemFilters: 24 },
+  densenetmini: { blocks: [2, 2, 2, 2], growthRate: 32, stemFilters: 64 },
   densenet121: { blocks: [6, 12, 24, 16], growthRate: 32, stemFilters: 64 },
   densenet169: { blocks: [6, 12, 32, 32], growthRate: 32, stemFilters: 64 },
   densenet201: { blocks: [6, 12, 48, 32], growthRate: 32, stemFilters: 64 },
@@ -113,33 +109,10 @@ function layoutOf(model: string): DenseNetLayout {
   return l;
 }
 
-function registryKnows(model: string): boolean {
-  try {
-    getModelSpec(model);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/**
- * The classifier: createModel when the registry knows the model; DenseNetMini before it is
- * registered: the same backbone (denseNet with its width) and the head as buildClassifier makes it.
- */
+/** The classifier, as Experiment builds it. */
 async function buildModel(job: WorkerJob, classes: number, rng: Rng): Promise<{ model: tf.LayersModel; source: string; preprocessing: PreprocessingMode }> {
-  if (registryKnows(job.model)) {
-    const clf = await createModel(job.model, { numClasses: classes, inputSize: job.dim, headUnits: job.headUnits, rng });
-    return { model: clf.model, source: `createModel('${clf.name}')`, preprocessing: clf.preprocessing };
-  }
-  const l = layoutOf(job.model);
-  const backbone = denseNet(l.blocks, { inputSize: job.dim, rng: rng.fork('backbone') }, job.model.toLowerCase(), { growthRate: l.growthRate, stemFilters: l.stemFilters });
-  const L = new LayerBuilder(rng.fork('head'));
-  let x = L.globalAveragePooling2d(backbone.outputs[0]!, 'head_pool');
-  if (job.headUnits > 0) x = L.dense(x, { units: job.headUnits, activation: 'relu', name: 'head_dense' });
-  x = L.activation(L.dense(x, { units: classes, name: 'head_logits' }), 'sigmoid', 'head_output');
-  const model = tf.model({ inputs: backbone.inputs, outputs: x, name: `${backbone.name}_classifier` });
-  applyKerasBatchNormSemantics(model);
-  return { model, source: `bench: denseNet([${l.blocks}], {growthRate: ${l.growthRate}, stemFilters: ${l.stemFilters}}) + the default head (the registry has no ${job.model})`, preprocessing: getModelSpec('DenseNet121').preprocessing };
+  const clf = await createModel(job.model, { numClasses: classes, inputSize: job.dim, headUnits: job.headUnits, rng });
+  return { model: clf.model, source: `createModel('${clf.name}')`, preprocessing: clf.preprocessing };
 }
 
 /** One medtrain contender: build as Experiment does, train a warm-up epoch, then one epoch per stdin line. */
