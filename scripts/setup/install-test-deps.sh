@@ -2,11 +2,9 @@
 # Installs what the test suite needs on a fresh Debian 12 machine (as CI does):
 #   - Mesa's lavapipe Vulkan driver from bookworm-backports, for the WebGPU engine without a GPU
 #     (bookworm's own Mesa 22 is refused by Dawn);
-#   - g++ and make, to build the native TensorFlow engine's addon;
 #   - the Python packages the oracle tests compare with (test/oracle/requirements.txt);
-#   - the npm packages (npm ci);
-#   - the native TensorFlow engine (npm run setup:tensorflow: tfjs-node built against the
-#     tensorflow-cpu wheel that requirements.txt installs).
+#   - then scripts/setup/install.sh: g++ and make, the npm packages (npm ci) and the native
+#     TensorFlow engine (tfjs-node built against the tensorflow-cpu wheel requirements.txt installs).
 # Run as root (or with sudo available). Safe to run again.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -22,7 +20,6 @@ if command -v apt-get >/dev/null 2>&1; then
     fi
   fi
   $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq g++ make >/dev/null
   if grep -qs "bookworm" /etc/os-release; then
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq -t bookworm-backports mesa-vulkan-drivers libvulkan1 >/dev/null
   else
@@ -34,5 +31,5 @@ if [ -f test/oracle/requirements.txt ]; then
   python3 -m pip install -q --disable-pip-version-check -r test/oracle/requirements.txt
 fi
 
-npm ci --no-fund --no-audit
-npm run -s setup:tensorflow
+# npm ci and the native TensorFlow engine, which the tests need (CI runs suites on it).
+MEDTRAIN_REQUIRE_TENSORFLOW=1 bash scripts/setup/install.sh
