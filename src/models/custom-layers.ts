@@ -130,17 +130,61 @@ for (const cls of [CustomScaleLayer, KerasNormalization, ChannelRescaling, Seede
 
 const KERAS_BN = Symbol('medtrain.kerasBatchNorm');
 
+/** The parts of tfjs-layers' BatchNormalization the training path below reads. */
+interface BatchNormLayer {
+  axis: number;
+  momentum: number;
+  epsilon: number;
+  gamma?: tf.LayerVariable;
+  beta?: tf.LayerVariable;
+  movingMean: tf.LayerVariable;
+  movingVariance: tf.LayerVariable;
+}
+
+/**
+ * Training-mode batch normalisation over every axis but the channels, with the moving statistics
+ * updated as tfjs-layers updates them (biased batch variance, x ← x − (x − batch)·(1 − momentum)).
+ * tfjs-layers' own training path reads gamma and beta unconditionally and throws for a layer built
+ * with `scale: false` or `center: false` (InceptionV3's and InceptionResNetV2's BN have no scale).
+ */
+function trainingBatchNorm(bn: BatchNormLayer, input: tf.Tensor): tf.Tensor {
+  return tf.tidy(() => {
+    const axis = bn.axis >= 0 ? bn.axis : bn.axis + input.rank;
+    const axes = Array.from({ length: input.rank }, (_, i) => i).filter((i) => i !== axis);
+    const { mean, variance } = tf.moments(input, axes);
+    const shape = input.shape.map((d, i) => (i === axis ? d : 1));
+    // Element-wise: tf.batchNorm's gradient cannot record a missing scale or offset.
+    let out = tf.mul(tf.sub(input, mean.reshape(shape)), tf.rsqrt(tf.add(variance.reshape(shape), bn.epsilon)));
+    if (bn.gamma) out = tf.mul(out, bn.gamma.read().reshape(shape));
+    if (bn.beta) out = tf.add(out, bn.beta.read().reshape(shape));
+    for (const [v, batch] of [
+      [bn.movingMean, mean],
+      [bn.movingVariance, variance],
+    ] as const) {
+      const old = v.read();
+      v.write(tf.sub(old, tf.mul(tf.sub(old, batch), 1 - bn.momentum)));
+    }
+    return out;
+  });
+}
+
 /**
  * Give a model's BatchNormalization layers Keras's semantics for frozen layers: a BN layer whose
  * `trainable` is false runs in inference mode even when the model runs in training mode, so it
  * neither normalises by batch statistics nor updates its moving statistics (tfjs ignores `trainable`
- * there). Freezing a backbone for a warm-up then leaves it exactly as it was. Idempotent.
+ * there). Freezing a backbone for a warm-up then leaves it exactly as it was. A BN layer without
+ * scale or offset trains through trainingBatchNorm (tfjs-layers cannot). Idempotent.
  */
 export function applyKerasBatchNormSemantics(model: tf.LayersModel): void {
   for (const layer of model.layers) {
     if (layer.getClassName() !== 'BatchNormalization' || (layer as unknown as Record<symbol, boolean>)[KERAS_BN]) continue;
     const call = layer.call.bind(layer);
-    layer.call = (inputs, kwargs) => call(inputs, layer.trainable ? kwargs : { ...kwargs, training: false });
+    const bn = layer as unknown as BatchNormLayer;
+    layer.call = (inputs, kwargs) => {
+      const training = layer.trainable && Boolean(kwargs['training']);
+      if (training && (!bn.gamma || !bn.beta)) return trainingBatchNorm(bn, Array.isArray(inputs) ? inputs[0]! : inputs);
+      return call(inputs, training ? kwargs : { ...kwargs, training: false });
+    };
     (layer as unknown as Record<symbol, boolean>)[KERAS_BN] = true;
   }
 }
