@@ -6,7 +6,7 @@
  *    with Keras's three non-trainable weights mean, variance and count;
  *  - ChannelRescaling: Keras's Rescaling with a per-channel scale (EfficientNet's ImageNet fix);
  *  - SeededDropout: dropout whose masks come from a seeded stream (tfjs's own Dropout draws from
- *    Math.random without a seed, and repeats one mask for ever with a seed), so training is repeatable.
+ *    an unseeded global random source, and repeats one mask for ever with a seed), so training is repeatable.
  * Importing this module registers them.
  */
 import * as tf from '@tensorflow/tfjs';

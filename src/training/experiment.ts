@@ -166,11 +166,12 @@ export class Experiment {
    */
   static async create(asked: Benchmark, opts: ExperimentOptions = {}): Promise<Experiment> {
     const where = { data: opts.data, phantomPatients: opts.phantomPatients };
-    const benchmark = quickStart(asked, locateData(asked.dataset, asked.dim, where));
+    let data = locateData(asked.dataset, asked.dim, where);
+    const benchmark = quickStart(asked, data);
     if (benchmark !== asked) {
       log.info(`${asked.format()} names no model and no image side: on the phantom set it trains the quick start, ${benchmark.model} at ${benchmark.dim} px, as ${benchmark.format()} (name a model or _D<dim> to train another)`);
+      data = locateData(benchmark.dataset, benchmark.dim, where); // the phantom set at the quick start's side
     }
-    const data = locateData(benchmark.dataset, benchmark.dim, where);
     const spec = getModelSpec(benchmark.model);
     const engine = await startEngine(benchmark.engine);
     const head = { ...DEFAULT_HEAD, ...opts.head };
@@ -269,7 +270,8 @@ export class Experiment {
         log.info(from === null ? 'no complete epoch to resume from: training from the start' : `resumed after epoch ${from} of ${b.epochs}`);
       }
       const fit = await trainer.fit({ epochs: b.epochs, train, val });
-      const best = await store.loadCheckpoint('best');
+      // best/'s epoch and weights; its optimizer state is not needed here.
+      const best = (await store.readCheckpointInfo('best'))?.info ?? null;
       if (best) await store.loadModelWeights('best', clf.model);
       const evals: Record<'val' | 'test', SplitEvaluation | null> = { val: await evaluateSplit(clf.model, loss, val), test: null };
       if (data.test && data.test.records.length) {

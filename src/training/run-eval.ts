@@ -145,7 +145,7 @@ export async function openRun(dir: string, o: { epoch?: number | 'best'; engine?
   await initBackend(o.engine ?? null, { quiet: true });
   const which = o.epoch ?? 'best';
   const cpDir = store.checkpointDir(which);
-  if (!(await store.loadCheckpoint(which).catch(() => null))) {
+  if (!(await store.readCheckpointInfo(which).catch(() => null))) {
     const have = await store.listCheckpoints();
     if (which === 'best' && have.length) {
       throw new MedtrainError('the run has no best/ checkpoint', { code: 'no-checkpoint', file: cpDir, hint: `give an epoch with --epoch (saved: ${have.join(', ')})` });
@@ -338,8 +338,9 @@ export async function reevaluateRun(dir: string, o: { engine?: string } = {}): P
     const rows: EpochRow[] = [];
     try {
       for (const [s, p] of parts) gens.set(s, await evalGenerator(p, run.benchmark, { preprocessing: run.classifier.preprocessing }));
-      for (const epoch of epochs) {
-        await loadWeightsInto(run.classifier.model, store.checkpointDir(epoch));
+      for (const [i, epoch] of epochs.entries()) {
+        // openRun loaded the first saved epoch.
+        if (i > 0) await loadWeightsInto(run.classifier.model, store.checkpointDir(epoch));
         const row: EpochRow = { epoch };
         for (const [s] of parts) {
           const e = await evaluateSplit(run.classifier.model, run.loss, gens.get(s)!);

@@ -258,6 +258,20 @@ export class RunStore implements CheckpointSink, CheckpointSource {
 
   /** Read a checkpoint ('last' = the latest complete epoch; null when there is none) and, given a model, load its weights. */
   async loadCheckpoint(which: number | 'best' | 'last', model?: tf.LayersModel): Promise<LoadedCheckpoint | null> {
+    const found = await this.readCheckpointInfo(which);
+    if (!found) return null;
+    const { info, dir } = found;
+    const manifest = await this.readJson<OptimizerManifest>(join(dir, OPTIMIZER_JSON));
+    const optimizer = decodeSnapshot(manifest, new Uint8Array(await fsp.readFile(join(dir, OPTIMIZER_BIN))), join(dir, OPTIMIZER_JSON));
+    if (model) await loadWeightsInto(model, dir);
+    return { ...info, dir, optimizer };
+  }
+
+  /**
+   * A checkpoint's checkpoint.json alone (epoch, logs, trainer state), without its optimizer state or
+   * weights; null for 'last' when there is none. A missing checkpoint is an error naming the saved ones.
+   */
+  async readCheckpointInfo(which: number | 'best' | 'last'): Promise<{ info: CheckpointInfo; dir: string } | null> {
     const epoch = which === 'last' ? await this.lastCheckpoint() : which;
     if (epoch === null) return null;
     const dir = this.checkpointDir(epoch);
@@ -271,10 +285,7 @@ export class RunStore implements CheckpointSink, CheckpointSource {
     }
     const info = await this.readJson<CheckpointInfo>(join(dir, CHECKPOINT_JSON));
     if (info.format !== 'medtrain-checkpoint/1') throw new MedtrainError('not a medtrain checkpoint', { code: 'bad-checkpoint', file: join(dir, CHECKPOINT_JSON) });
-    const manifest = await this.readJson<OptimizerManifest>(join(dir, OPTIMIZER_JSON));
-    const optimizer = decodeSnapshot(manifest, new Uint8Array(await fsp.readFile(join(dir, OPTIMIZER_BIN))), join(dir, OPTIMIZER_JSON));
-    if (model) await loadWeightsInto(model, dir);
-    return { ...info, dir, optimizer };
+    return { info, dir };
   }
 
   /** CheckpointSource: the weights of a saved epoch (1-based) or of best/, into the model. */

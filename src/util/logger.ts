@@ -1,5 +1,5 @@
 /**
- * The library's logger. Library code never prints with console.log: it logs here. Messages go to
+ * The library's logger. Library code never prints to the console directly: it logs here. Messages go to
  * stderr (so a script's stdout stays clean for --json) and, when a run folder attaches one, to a
  * log file as well.
  */

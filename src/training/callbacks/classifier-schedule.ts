@@ -7,7 +7,7 @@
  * - Dropout masks: before each step it sets every SeededDropout layer's call counter to the
  *   Trainer's optimizer step, so the mask of step n is drawn from (layer seed, n) whatever happened
  *   before: a resumed run draws the masks an uninterrupted one would have drawn. (tfjs's own Dropout
- *   draws from Math.random without a seed and, with one, repeats the same mask at every step.)
+ *   draws from an unseeded global random source and, with one, repeats the same mask at every step.)
  *
  * It holds no state of its own: both follow from the epoch and the step, which the Trainer restores.
  */
