@@ -23,6 +23,7 @@ import { MedtrainError, listForMessage } from '../util/errors.js';
 import { exists, writeDirAtomic, writeFileAtomic, writeJsonAtomic } from '../util/fs.js';
 import { createLogger } from '../util/logger.js';
 import { Rng } from '../util/rng.js';
+import { selfWorkerSource } from '../util/worker-source.js';
 
 const log = createLogger('phantom');
 
@@ -1109,17 +1110,6 @@ async function drawImages(job: ImageJob, done: (index: number, bytes: number) =>
 }
 
 /**
- * A worker's entry: this module. Run from TypeScript sources (tsx, vitest), the worker first
- * registers tsx's loader, which workers do not inherit.
- */
-function workerSource(): string {
-  const self = JSON.stringify(import.meta.url);
-  if (!import.meta.url.endsWith('.ts')) return `import(${self});`;
-  const tsx = JSON.stringify(import.meta.resolve('tsx/esm/api'));
-  return `import(${tsx}).then((t) => { t.register(); return import(${self}); });`;
-}
-
-/**
  * Write every image of the job, split over worker threads (this module is their entry point).
  * Whatever a worker could not do (it failed to start, e.g. without a TypeScript loader) is drawn
  * here. Returns the bytes written. Files depend only on their own image, so the split never
@@ -1139,7 +1129,7 @@ async function writeImages(job: ImageJob, workers?: number): Promise<number> {
       shares.map(
         (indices) =>
           new Promise<void>((resolveShare) => {
-            const w = new Worker(workerSource(), { eval: true, workerData: { kind: WORKER_KIND, job: { ...job, indices } } });
+            const w = new Worker(selfWorkerSource(import.meta.url), { eval: true, workerData: { kind: WORKER_KIND, job: { ...job, indices } } });
             w.on('message', (m: [number, number]) => record(m[0], m[1]));
             w.on('error', (e) => {
               log.debug(`image worker failed (${String(e).split('\n')[0]}); drawing its share here`);

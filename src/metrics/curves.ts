@@ -42,13 +42,12 @@ export function ranking(g: ScoreGroups): Ranking {
 }
 
 /** The running sums of `ranking`, fed one group at a time in decreasing score. */
-export class RankingSum {
+class RankingSum {
   private tps = 0;
   private fps = 0;
   private area = 0;
   private ap = 0;
   private pr = 0;
-  private prevR = 0;
   constructor(
     private readonly P: number,
     private readonly N: number,
@@ -62,10 +61,8 @@ export class RankingSum {
       this.tps += tp;
       this.fps += fp;
       const p = this.tps / (this.tps + this.fps);
-      const r = this.tps / this.P;
       this.ap += tp * p;
-      this.pr += (r - this.prevR) * (p + prevP) * 0.5;
-      this.prevR = r;
+      this.pr += tp * (p + prevP) * 0.5; // the trapezoid's width tp / P is applied once, in result()
     } else {
       this.fps += fp;
     }
@@ -74,7 +71,7 @@ export class RankingSum {
   result(): Ranking {
     const { P, N } = this;
     if (!(P > 0)) return { auroc: null, ap: null, auprc: null };
-    return { auroc: N > 0 ? this.area / P / N : null, ap: Math.max(0, this.ap / P), auprc: this.pr };
+    return { auroc: N > 0 ? this.area / P / N : null, ap: Math.max(0, this.ap / P), auprc: this.pr / P };
   }
 }
 

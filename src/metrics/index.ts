@@ -4,6 +4,7 @@
  * evaluation of prediction files.
  */
 export { scoreGroups, columnSummary, groupIndex, weightedGroups, type ScoreGroups, type GroupResult, type ColumnCounts, type ColumnSummary, type GroupIndex, type ColumnView, type Numbers } from './groups.js';
+export { summarizeColumns, startMetricsHelper, PARALLEL_MIN_ELEMENTS } from './columns.js';
 export { ranking, auroc, averagePrecision, auprc, rocCurve, precisionRecallCurve, confusionAt, type Ranking, type RocCurve, type PrCurve, type Confusion } from './curves.js';
 export { thresholdScores, fbetaScore, type ThresholdScores, type ZeroDivision } from './scores.js';
 export { chooseThreshold, chooseThresholds, parseThresholdMethod, describeThresholdMethod, type ThresholdMethod, type ChosenThresholds } from './thresholds.js';

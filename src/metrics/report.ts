@@ -23,6 +23,7 @@
 import { MedtrainError } from '../util/errors.js';
 import { createLogger } from '../util/logger.js';
 import type { Confusion, Ranking } from './curves.js';
+import { summarizeColumns } from './columns.js';
 import { columnSummary, type Numbers } from './groups.js';
 import { fbetaKey, thresholdScores, type ZeroDivision } from './scores.js';
 
@@ -134,8 +135,8 @@ export function thresholdFigures(c: Confusion, betas: readonly number[], zeroDiv
  * undefined), one sort per class.
  */
 export function rankingByClass(scores: Numbers, labels: Numbers, numClasses: number): Ranking[] {
-  const [rows] = checkMatrix(scores, labels, numClasses);
-  return Array.from({ length: numClasses }, (_, c) => columnSummary(scores, labels, { offset: c, stride: numClasses, length: rows }, Infinity).ranking);
+  checkMatrix(scores, labels, numClasses);
+  return summarizeColumns(scores, labels, numClasses, new Array<number>(numClasses).fill(Infinity)).map((s) => s.ranking);
 }
 
 export function evaluateMultiLabel(scores: Numbers, labels: Numbers, numClasses: number, opts: ReportOptions = {}): EvaluationReport {
@@ -145,8 +146,9 @@ export function evaluateMultiLabel(scores: Numbers, labels: Numbers, numClasses:
   const zd = opts.zeroDivision === undefined ? null : opts.zeroDivision;
   const classes: Record<string, ClassReport> = {};
   const excluded: string[] = [];
+  const summaries = summarizeColumns(scores, labels, numClasses, thresholds);
   for (let c = 0; c < numClasses; c++) {
-    const g = columnSummary(scores, labels, { offset: c, stride: numClasses, length: rows }, thresholds[c]!);
+    const g = summaries[c]!;
     const name = names[c]!;
     const reason = exclusionReason(g);
     if (reason) excluded.push(name);
