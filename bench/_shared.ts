@@ -68,3 +68,23 @@ export function listFlag(flag: string, value: string, known: readonly string[]):
   if (bad) throw new MedtrainError(`unknown name in --${flag}`, { code: 'bad-flag', column: `--${flag}`, value: bad, hint: `use ${known.join(', ')}` });
   return items;
 }
+
+export interface DenseNetLayout {
+  blocks: [number, number, number, number];
+  growthRate: number;
+  stemFilters: number;
+}
+
+const DENSENETS: Record<string, DenseNetLayout> = {
+  densenetmini: { blocks: [2, 2, 2, 2], growthRate: 32, stemFilters: 64 },
+  densenet121: { blocks: [6, 12, 24, 16], growthRate: 32, stemFilters: 64 },
+  densenet169: { blocks: [6, 12, 32, 32], growthRate: 32, stemFilters: 64 },
+  densenet201: { blocks: [6, 12, 48, 32], growthRate: 32, stemFilters: 64 },
+};
+
+/** The layout of a DenseNet medtrain and torchvision both build (the peers' models). */
+export function layoutOf(model: string): DenseNetLayout {
+  const l = DENSENETS[model.toLowerCase().replace(/[-_\s]/g, '')];
+  if (!l) throw new MedtrainError('the PyTorch peer builds DenseNets only (the layout medtrain builds)', { code: 'bad-flag', column: '--model', value: model, hint: 'use DenseNetMini, DenseNet121, DenseNet169 or DenseNet201' });
+  return l;
+}

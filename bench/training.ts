@@ -41,9 +41,8 @@ import { DEFAULT_HEAD } from '../src/training/run-config.js';
 import { loadRunData, trainGenerator, trainingStats } from '../src/training/run-data.js';
 import { Trainer, type Callback } from '../src/training/index.js';
 import { numberFlag, parseCli, runMain, usage } from '../src/util/cli.js';
-import { MedtrainError } from '../src/util/errors.js';
 import { Rng } from '../src/util/rng.js';
-import { Contender, listFlag, median } from './_shared.js';
+import { Contender, layoutOf, listFlag, median } from './_shared.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const MAIN_BENCHMARK = 'chexpert_CWBCE_E3_B32';
@@ -69,19 +68,6 @@ const FLAGS = {
 } as const;
 
 /** A DenseNet's layout: torchvision.models.DenseNet(growth_rate, block_config, num_init_features, bn_size=4). */
-interface DenseNetLayout {
-  blocks: [number, number, number, number];
-  growthRate: number;
-  stemFilters: number;
-}
-
-const DENSENETS: Record<string, DenseNetLayout> = {
-  densenetmini: { blocks: [2, 2, 2, 2], growthRate: 32, stemFilters: 64 },
-  densenet121: { blocks: [6, 12, 24, 16], growthRate: 32, stemFilters: 64 },
-  densenet169: { blocks: [6, 12, 32, 32], growthRate: 32, stemFilters: 64 },
-  densenet201: { blocks: [6, 12, 48, 32], growthRate: 32, stemFilters: 64 },
-};
-
 interface CaseConfig {
   case: string;
   benchmark: string;
@@ -101,12 +87,6 @@ interface WorkerJob extends CaseConfig {
   /** Where to write the file list, labels and class weights for the peer (the first engine only). */
   peerSpec: string | null;
   threads: number;
-}
-
-function layoutOf(model: string): DenseNetLayout {
-  const l = DENSENETS[model.toLowerCase().replace(/[-_\s]/g, '')];
-  if (!l) throw new MedtrainError('the training bench runs DenseNets only (PyTorch builds the same layout)', { code: 'bad-flag', column: '--model', value: model, hint: 'use DenseNetMini, DenseNet121, DenseNet169 or DenseNet201' });
-  return l;
 }
 
 /** The classifier, as Experiment builds it. */
