@@ -13,6 +13,7 @@ import { MedtrainError } from '../util/errors.js';
 import { createLogger } from '../util/logger.js';
 import { importWebGpuBackend, probeWebGpuAdapter, webGpuName, releaseWebGpu } from './webgpu.js';
 import { initWasm } from './wasm.js';
+import { installNativeReluGrad } from './tf-native.js';
 
 const log = createLogger('engine');
 const require = createRequire(import.meta.url);
@@ -100,6 +101,7 @@ async function loadTensorflow(): Promise<{ pkg: string; gpu: boolean; device: st
     try {
       await import(pkg);
       tensorflowPackage = pkg;
+      installNativeReluGrad();
       const prev = tf.getBackend();
       await tf.setBackend('tensorflow');
       const be = tf.backend() as unknown as { isUsingGpuDevice?: boolean };

@@ -10,6 +10,7 @@
  * Importing this module registers them.
  */
 import * as tf from '@tensorflow/tfjs';
+import { canRunNativeBatchNorm, nativeBatchNormTraining } from '../backend/tf-native.js';
 
 type LayerArgs = ConstructorParameters<typeof tf.layers.Layer>[0];
 type Kwargs = Record<string, unknown>;
@@ -146,17 +147,31 @@ interface BatchNormLayer {
  * updated as tfjs-layers updates them (biased batch variance, x ← x − (x − batch)·(1 − momentum)).
  * tfjs-layers' own training path reads gamma and beta unconditionally and throws for a layer built
  * with `scale: false` or `center: false` (InceptionV3's and InceptionResNetV2's BN have no scale).
+ * On the native TensorFlow engine every training-mode BN layer runs here, as TensorFlow's fused
+ * kernels (src/backend/tf-native.ts).
  */
 function trainingBatchNorm(bn: BatchNormLayer, input: tf.Tensor): tf.Tensor {
   return tf.tidy(() => {
     const axis = bn.axis >= 0 ? bn.axis : bn.axis + input.rank;
-    const axes = Array.from({ length: input.rank }, (_, i) => i).filter((i) => i !== axis);
-    const { mean, variance } = tf.moments(input, axes);
-    const shape = input.shape.map((d, i) => (i === axis ? d : 1));
-    // Element-wise: tf.batchNorm's gradient cannot record a missing scale or offset.
-    let out = tf.mul(tf.sub(input, mean.reshape(shape)), tf.rsqrt(tf.add(variance.reshape(shape), bn.epsilon)));
-    if (bn.gamma) out = tf.mul(out, bn.gamma.read().reshape(shape));
-    if (bn.beta) out = tf.add(out, bn.beta.read().reshape(shape));
+    const channels = input.shape[axis]!;
+    const scale = (bn.gamma ? bn.gamma.read() : tf.ones([channels])) as tf.Tensor1D;
+    const offset = (bn.beta ? bn.beta.read() : tf.zeros([channels])) as tf.Tensor1D;
+    // The native engine's fused kernels (channels last); elsewhere element-wise ops (tf.batchNorm's
+    // gradient cannot record a missing scale or offset).
+    const native = axis === input.rank - 1 ? nativeBatchNormTraining(input, scale, offset, bn.epsilon) : null;
+    let out: tf.Tensor;
+    let mean: tf.Tensor;
+    let variance: tf.Tensor;
+    if (native) {
+      ({ y: out, mean, variance } = native);
+    } else {
+      const axes = Array.from({ length: input.rank }, (_, i) => i).filter((i) => i !== axis);
+      ({ mean, variance } = tf.moments(input, axes));
+      const shape = input.shape.map((d, i) => (i === axis ? d : 1));
+      out = tf.mul(tf.sub(input, mean.reshape(shape)), tf.rsqrt(tf.add(variance.reshape(shape), bn.epsilon)));
+      if (bn.gamma) out = tf.mul(out, scale.reshape(shape));
+      if (bn.beta) out = tf.add(out, offset.reshape(shape));
+    }
     for (const [v, batch] of [
       [bn.movingMean, mean],
       [bn.movingVariance, variance],
@@ -164,6 +179,7 @@ function trainingBatchNorm(bn: BatchNormLayer, input: tf.Tensor): tf.Tensor {
       const old = v.read();
       v.write(tf.sub(old, tf.mul(tf.sub(old, batch), 1 - bn.momentum)));
     }
+    if (native) tf.dispose([mean, variance]); // kept out of the gradient's scope by nativeBatchNormTraining
     return out;
   });
 }
@@ -173,7 +189,8 @@ function trainingBatchNorm(bn: BatchNormLayer, input: tf.Tensor): tf.Tensor {
  * `trainable` is false runs in inference mode even when the model runs in training mode, so it
  * neither normalises by batch statistics nor updates its moving statistics (tfjs ignores `trainable`
  * there). Freezing a backbone for a warm-up then leaves it exactly as it was. A BN layer without
- * scale or offset trains through trainingBatchNorm (tfjs-layers cannot). Idempotent.
+ * scale or offset, and any BN layer on the native engine, trains through trainingBatchNorm.
+ * Idempotent.
  */
 export function applyKerasBatchNormSemantics(model: tf.LayersModel): void {
   for (const layer of model.layers) {
@@ -182,7 +199,8 @@ export function applyKerasBatchNormSemantics(model: tf.LayersModel): void {
     const bn = layer as unknown as BatchNormLayer;
     layer.call = (inputs, kwargs) => {
       const training = layer.trainable && Boolean(kwargs['training']);
-      if (training && (!bn.gamma || !bn.beta)) return trainingBatchNorm(bn, Array.isArray(inputs) ? inputs[0]! : inputs);
+      const x = Array.isArray(inputs) ? inputs[0]! : inputs;
+      if (training && (!bn.gamma || !bn.beta || canRunNativeBatchNorm(x))) return trainingBatchNorm(bn, x);
       return call(inputs, training ? kwargs : { ...kwargs, training: false });
     };
     (layer as unknown as Record<symbol, boolean>)[KERAS_BN] = true;
