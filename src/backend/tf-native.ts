@@ -61,8 +61,8 @@ export function canRunNativeBatchNorm(x: tf.Tensor): boolean {
  * kernels, or null when the active engine cannot (not native, another rank or dtype).
  */
 export function nativeBatchNormTraining(x: tf.Tensor, scale: tf.Tensor1D, offset: tf.Tensor1D, epsilon: number): BatchNormTraining | null {
-  const b = nativeBackend();
-  if (!b || !canRunNativeBatchNorm(x)) return null;
+  if (!canRunNativeBatchNorm(x)) return null;
+  const b = nativeBackend()!;
   const attrs = bnAttrs(b, epsilon);
   const n = x.shape[0]! * x.shape[1]! * x.shape[2]!;
   let stats: [tf.Tensor, tf.Tensor] | null = null;

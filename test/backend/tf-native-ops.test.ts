@@ -56,7 +56,7 @@ function step(weights: number[][] | null): Step {
   const r = {
     out,
     loss: value.dataSync()[0]!,
-    grads: m.trainableWeights.map((w) => Array.from(grads[w.read().name]!.dataSync())),
+    grads: m.trainableWeights.map((w) => Array.from(grads[(w.read() as tf.Variable).name]!.dataSync())),
     weights: m.getWeights().map((w) => Array.from(w.dataSync())), // moving statistics updated by the pass
   };
   tf.dispose([x, y, value, ...Object.values(grads)]);
