@@ -16,7 +16,7 @@ import { Benchmark } from '../src/training/benchmark.js';
 import { Experiment } from '../src/training/experiment.js';
 import { benchmarkOf, type RunConfig } from '../src/training/run-config.js';
 import { loadRunData } from '../src/training/run-data.js';
-import { RUN_FILES } from '../src/training/run-store.js';
+import { RUN_FILES, RunStore } from '../src/training/run-store.js';
 import { parseCli, runMain } from '../src/util/cli.js';
 import { MedtrainError } from '../src/util/errors.js';
 import { Contender, layoutOf } from './_shared.js';
@@ -73,7 +73,9 @@ async function peer(dir: string, config: RunConfig, b: Benchmark, epochs: number
   const C = data.classes.names.length;
   const rows = (p: { labels: Float32Array }) => Array.from({ length: p.labels.length / C }, (_, i) => Array.from(p.labels.subarray(i * C, (i + 1) * C)));
   const ones = new Array<number>(C).fill(1);
-  const weights = b.loss === 'CWBCE' ? JSON.parse(readFileSync(join(dir, RUN_FILES.dataset), 'utf8')).classWeights : { positive: ones, negative: ones };
+  const report = b.loss === 'CWBCE' ? await (await RunStore.open(dir)).readDatasetReport() : null;
+  if (b.loss === 'CWBCE' && !report) throw new MedtrainError('the run has no readable dataset.json (its class weights)', { code: 'bad-run', file: join(dir, RUN_FILES.dataset) });
+  const weights = report?.classWeights ?? { positive: ones, negative: ones };
   const spec = {
     train: { files: data.train.records.map((r) => r.path), labels: rows(data.train) },
     val: { files: data.val.records.map((r) => r.path), labels: rows(data.val) },

@@ -18,7 +18,6 @@
  *   // later, after a crash: await (await Experiment.resume('runs/a')).run();
  */
 import * as tf from '@tensorflow/tfjs';
-import { promises as fsp } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { currentEngine, initBackend, type EngineInfo } from '../backend/engines.js';
 import type { ImageDataGenerator } from '../data/generator.js';
@@ -41,7 +40,7 @@ import { createOptimizer } from './optimizers.js';
 import { benchmarkOf, buildRunConfig, DEFAULT_HEAD, DEFAULT_TRAINING, type HeadSettings, type RunConfig, type TrainingSettings } from './run-config.js';
 import { loadRunData, trainGenerator, evalGenerator, trainingStats, type RunData, type TableSpec } from './run-data.js';
 import { evaluateSplit, writeFinalEvaluation, type SplitEvaluation } from './run-eval.js';
-import { RUN_FILES, RunStore, type RunSummary } from './run-store.js';
+import { RUN_FILES, RunStore, type DatasetReport, type RunSummary } from './run-store.js';
 import { Trainer } from './trainer.js';
 
 const log = createLogger('train');
@@ -95,19 +94,6 @@ export interface RunResult {
   dir: string;
   config: RunConfig;
   summary: RunSummary;
-}
-
-/** dataset.json: what the run's data turned out to be. */
-export interface DatasetReport {
-  kind: string;
-  root: string;
-  tables: string[];
-  sizes: { train: number; val: number; test: number; trainPerEpoch: number };
-  classes: string[];
-  /** Per class, over what training sees (after upsampling). */
-  trainStats: Record<string, { positive: number; negative: number; uncertain: number; blank: number; masked: number }>;
-  classWeights: { positive: number[]; negative: number[]; scheme: string };
-  skipped: { rows: number; images: number; items: unknown[] };
 }
 
 async function startEngine(request: Benchmark['engine'], exact?: string): Promise<EngineInfo> {
@@ -323,13 +309,4 @@ function datasetReport(data: RunData, train: ImageDataGenerator, stats: ReturnTy
     classWeights: { positive: w.positive, negative: w.negative, scheme: w.scheme },
     skipped: { rows: data.skipped.length, images: train.skipped.length, items: [...data.skipped, ...train.skipped] },
   };
-}
-
-/** dataset.json of a run (class weights among it), for evaluation with the run's own loss. */
-export async function readDatasetReport(store: RunStore): Promise<DatasetReport | null> {
-  try {
-    return JSON.parse(await fsp.readFile(join(store.dir, RUN_FILES.dataset), 'utf8')) as DatasetReport;
-  } catch {
-    return null;
-  }
 }

@@ -153,12 +153,7 @@ export async function openRun(dir: string, o: { epoch?: number | 'best'; engine?
     throw new MedtrainError(`no complete checkpoint for ${which === 'best' ? 'the best epoch' : `epoch ${which}`}`, { code: 'no-checkpoint', file: cpDir, hint: have.length ? `saved epochs: ${have.join(', ')}` : 'this run has no checkpoint yet' });
   }
   const { classifier } = await loadClassifier(cpDir);
-  let weights: { positive: number[]; negative: number[] } | undefined;
-  try {
-    weights = (JSON.parse(await fsp.readFile(join(store.dir, RUN_FILES.dataset), 'utf8')) as { classWeights: { positive: number[]; negative: number[] } }).classWeights;
-  } catch {
-    weights = undefined;
-  }
+  const weights = (await store.readDatasetReport())?.classWeights;
   const loss = createLoss(weights ? benchmark.loss : 'BCE', weights ? { weights: { positive: weights.positive, negative: weights.negative } } : {});
   return { store, config, benchmark, classifier, loss };
 }

@@ -105,6 +105,19 @@ function alive(pid: number): boolean {
   }
 }
 
+/** dataset.json: what the run's data turned out to be. */
+export interface DatasetReport {
+  kind: string;
+  root: string;
+  tables: string[];
+  sizes: { train: number; val: number; test: number; trainPerEpoch: number };
+  classes: string[];
+  /** Per class, over what training sees (after upsampling). */
+  trainStats: Record<string, { positive: number; negative: number; uncertain: number; blank: number; masked: number }>;
+  classWeights: { positive: number[]; negative: number[]; scheme: string };
+  skipped: { rows: number; images: number; items: unknown[] };
+}
+
 /**
  * Load the weights saved in `dir` (tfjs layers format, shards checked against their SHA-256) into an
  * existing model: by name when every name matches, otherwise by position (as Keras pairs weights),
@@ -199,6 +212,11 @@ export class RunStore implements CheckpointSink, CheckpointSource {
 
   async readConfig<T = unknown>(): Promise<T> {
     return this.readJson<T>(this.paths.config);
+  }
+
+  /** dataset.json (class weights among it), or null when the run has none or it cannot be read. */
+  async readDatasetReport(): Promise<DatasetReport | null> {
+    return this.readJson<DatasetReport>(join(this.dir, RUN_FILES.dataset)).catch(() => null);
   }
 
   private async readJson<T>(file: string): Promise<T> {

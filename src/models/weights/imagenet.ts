@@ -26,10 +26,19 @@ export function kerasCacheDir(): string {
   return join(process.env.KERAS_HOME || join(homedir(), '.keras'), 'models');
 }
 
+/** MD5s already computed in this process, by path, for the file's size and modification time. */
+const md5Seen = new Map<string, { size: number; mtimeMs: number; md5: string }>();
+
+/** A file's MD5, read once per process while the file is unchanged (a run looks its weights up twice). */
 async function md5Of(path: string): Promise<string> {
+  const { size, mtimeMs } = await fsp.stat(path);
+  const seen = md5Seen.get(path);
+  if (seen && seen.size === size && seen.mtimeMs === mtimeMs) return seen.md5;
   const hash = createHash('md5');
   for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
-  return hash.digest('hex');
+  const md5 = hash.digest('hex');
+  md5Seen.set(path, { size, mtimeMs, md5 });
+  return md5;
 }
 
 export interface ImagenetWeights {
