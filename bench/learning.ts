@@ -42,12 +42,14 @@ runMain(async () => {
     const history = read<Record<string, number | null>[]>(RUN_FILES.historyJson);
     const summary = read<{ seconds: number; engine: string; best_epoch: number }>(RUN_FILES.summary);
     const mine = history.map((h) => round(h.val_macro_auroc));
+    const last = history[history.length - 1] ?? {};
+    const mineByClass = Object.fromEntries(config.classes.map((c) => [c, round(last[`val_auroc/${c}`])]));
     const result: Record<string, unknown> = {
       harness: 'learning',
       run: config.name,
       data: { source: config.data.source, ...(config.data.phantom && { phantom: config.data.phantom }) },
       epochs: history.length,
-      medtrain: { engine: summary.engine, val_macro_auroc: mine, best: Math.max(...mine.map((v) => v ?? -1)), run_seconds: round(summary.seconds) },
+      medtrain: { engine: summary.engine, val_macro_auroc: mine, best: Math.max(...mine.map((v) => v ?? -1)), last_epoch_auroc: mineByClass, run_seconds: round(summary.seconds) },
     };
     if (!flags['no-peer']) result.pytorch = await peer(dir, config, b, history.length, tmp);
     const theirs = (result.pytorch as { best?: number } | undefined)?.best;
@@ -97,13 +99,15 @@ async function peer(dir: string, config: RunConfig, b: Benchmark, epochs: number
   try {
     const curve: (number | null)[] = [];
     let seconds = 0;
+    let byClass: Record<string, number | null> = {};
     for (let e = 0; e < epochs; e++) {
       const r = (await k.read()) as { seconds: number; val: number[][] };
-      const report = evaluateMultiLabel(Float32Array.from(r.val.flat()), data.val.labels, C, { micro: false });
+      const report = evaluateMultiLabel(Float32Array.from(r.val.flat()), data.val.labels, C, { micro: false, classNames: data.classes.names });
       curve.push(round(report.macro.auroc));
+      byClass = Object.fromEntries(Object.entries(report.classes).map(([c, r]) => [c, round(r.auroc)]));
       seconds = r.seconds;
     }
-    return { val_macro_auroc: curve, best: Math.max(...curve.map((v) => v ?? -1)), train_seconds: round(seconds) };
+    return { val_macro_auroc: curve, best: Math.max(...curve.map((v) => v ?? -1)), last_epoch_auroc: byClass, train_seconds: round(seconds) };
   } catch (e) {
     return { error: (e as Error).message };
   } finally {

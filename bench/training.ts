@@ -35,7 +35,7 @@ import { createLoss } from '../src/losses/index.js';
 import { createModel } from '../src/models/classifier.js';
 import type { PreprocessingMode } from '../src/models/preprocessing.js';
 import { Benchmark } from '../src/training/benchmark.js';
-import { phantomCacheDir, phantomParamsFor } from '../src/training/default-data.js';
+import { PHANTOM_RUN_DEFAULTS, phantomCacheDir, phantomParamsFor } from '../src/training/default-data.js';
 import { createOptimizer } from '../src/training/optimizers.js';
 import { DEFAULT_HEAD } from '../src/training/run-config.js';
 import { loadRunData, trainGenerator, trainingStats } from '../src/training/run-data.js';
@@ -57,7 +57,7 @@ const FLAGS = {
   dim: { type: 'string', value: 'PX', default: '64', help: 'the main case: image side' },
   batch: { type: 'string', value: 'N', default: '32', help: 'the main case: batch size' },
   'head-units': { type: 'string', value: 'N', default: String(DEFAULT_HEAD.units), help: 'hidden units of the head (0: GAP then Dense(classes))' },
-  patients: { type: 'string', value: 'N', default: '1000', help: "the main case: phantom patients (1000: the main command's own set)" },
+  patients: { type: 'string', value: 'N', default: '1000', help: `the main case: phantom patients (throughput does not depend on it; the main command's set has ${PHANTOM_RUN_DEFAULTS.patients})` },
   'dn121-patients': { type: 'string', value: 'N', default: '40', help: 'the densenet121 case: phantom patients' },
   'dn121-batch': { type: 'string', value: 'N', default: '32', help: 'the densenet121 case: batch size' },
   workers: { type: 'string', value: 'N', default: String(DEFAULT_WORKERS), help: 'image-loading workers on both sides (medtrain threads, DataLoader processes)' },

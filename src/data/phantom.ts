@@ -10,6 +10,13 @@
  * says what a report would: strong → 1.0, weak → -1.0 (uncertain), none → blank or 0.0 (negated).
  * valid.csv, like CheXpert's, is fully labelled by consensus: any sign → 1.0, none → 0.0.
  *
+ * Version 2 draws every strong sign large enough to see at the 64 px the quick start trains on
+ * (in version 1 nodules, rib fractures, pleural thickening, the pneumothorax rim and lines and
+ * tubes were 1–2 px there, and neither medtrain nor PyTorch learned Fracture or Pleural Other past
+ * about 0.6 AUROC) and the rare findings often enough that 1,000 patients hold about 130 positive
+ * images of each (85 of Pneumonia, which stays mostly uncertain). A nodule adds its density over the
+ * heart and fluid too; ECG electrodes are rings, not discs a nodule could be taken for.
+ *
  * Everything derives from the seed through forked streams (one per patient, one per image), so the
  * same seed gives byte-identical files whatever the order of work.
  */
@@ -28,7 +35,7 @@ import { selfWorkerSource } from '../util/worker-source.js';
 const log = createLogger('phantom');
 
 /** Bumped whenever the same parameters would give different files. */
-export const PHANTOM_VERSION = 1;
+export const PHANTOM_VERSION = 2;
 export const PHANTOM_MARKER = 'phantom.json';
 const MARKER_FORMAT = 'medtrain-phantom';
 
@@ -73,21 +80,21 @@ const DRAWN = CHEXPERT_LABELS.filter((c): c is Drawn => c !== 'No Finding' && c 
 /**
  * Per study: P(strong sign), P(weak sign), and for an absent sign the chance a report negates it
  * explicitly (0.0) rather than leaving it blank. Shaped after CheXpert's train.csv (effusion and
- * support devices common, pneumonia mostly uncertain, fracture and pleural other rare), with the
- * competition findings common enough to learn from a few hundred images.
+ * support devices common, fracture and pleural other rarer), with every finding common enough to
+ * learn from a thousand patients.
  */
 const PREVALENCE: Record<Drawn, { strong: number; weak: number; negated: number }> = {
   'Enlarged Cardiomediastinum': { strong: 0.07, weak: 0.06, negated: 0.08 },
   Cardiomegaly: { strong: 0.2, weak: 0.05, negated: 0.05 },
-  'Lung Lesion': { strong: 0.06, weak: 0.015, negated: 0.02 },
+  'Lung Lesion': { strong: 0.1, weak: 0.015, negated: 0.02 },
   Edema: { strong: 0.16, weak: 0.06, negated: 0.1 },
   Consolidation: { strong: 0.14, weak: 0.08, negated: 0.12 },
-  Pneumonia: { strong: 0.04, weak: 0.07, negated: 0.08 },
+  Pneumonia: { strong: 0.07, weak: 0.08, negated: 0.08 },
   Atelectasis: { strong: 0.18, weak: 0.1, negated: 0.01 },
-  Pneumothorax: { strong: 0.08, weak: 0.02, negated: 0.3 },
+  Pneumothorax: { strong: 0.1, weak: 0.02, negated: 0.3 },
   'Pleural Effusion': { strong: 0.26, weak: 0.06, negated: 0.15 },
-  'Pleural Other': { strong: 0.03, weak: 0.01, negated: 0.005 },
-  Fracture: { strong: 0.04, weak: 0.01, negated: 0.02 },
+  'Pleural Other': { strong: 0.09, weak: 0.01, negated: 0.005 },
+  Fracture: { strong: 0.09, weak: 0.01, negated: 0.02 },
   'Support Devices': { strong: 0.4, weak: 0.01, negated: 0.02 },
 };
 /** An opacity that names no specific finding (Lung Opacity alone). */
@@ -489,7 +496,7 @@ export function renderPhantomImage(study: PhantomStudy, view: PhantomView, width
     for (const i of sides) sc.effusion[i] = eff === 2 ? rng.uniform(0.13, 0.22) : rng.uniform(0.03, 0.045);
   }
   const ptx = sev('Pneumothorax');
-  if (ptx) sc.pneumothorax[rng.int(2)] = ptx === 2 ? rng.uniform(0.07, 0.11) : rng.uniform(0.025, 0.035);
+  if (ptx) sc.pneumothorax[rng.int(2)] = ptx === 2 ? rng.uniform(0.11, 0.16) : rng.uniform(0.025, 0.035);
   const atel = sev('Atelectasis');
   const atelSide = rng.int(2);
   if (atel === 2) {
@@ -519,7 +526,7 @@ export function renderPhantomImage(study: PhantomStudy, view: PhantomView, width
     }
   }
 
-  if (lateral) drawLateralBones(over);
+  if (lateral) drawLateralBones(over, rng, sev('Fracture'));
   else drawFrontalBones(over, rng, ap, sev('Fracture'));
 
   const lungPoint = (side: number): [number, number] =>
@@ -542,7 +549,7 @@ export function renderPhantomImage(study: PhantomStudy, view: PhantomView, width
   if (pna) {
     // Several fluffy patches in one zone.
     const [u0, v0] = lungPoint(pick(SIDES));
-    for (let k = 0; k < (pna === 2 ? 7 : 4); k++) opac.blob(u0 + rng.normal(0, 0.06), v0 + rng.normal(0, 0.06), rng.uniform(0.02, 0.035), pna === 2 ? 0.14 : 0.08, true);
+    for (let k = 0; k < (pna === 2 ? 7 : 4); k++) opac.blob(u0 + rng.normal(0, 0.06), v0 + rng.normal(0, 0.06), pna === 2 ? rng.uniform(0.03, 0.045) : rng.uniform(0.02, 0.03), pna === 2 ? 0.2 : 0.08, true);
   }
   if (atel) {
     // Plate-like collapse: a dense band low in one lung.
@@ -568,8 +575,9 @@ export function renderPhantomImage(study: PhantomStudy, view: PhantomView, width
   }
   const lesion = sev('Lung Lesion');
   if (lesion) {
+    // A solid nodule: it adds its density wherever it lies, over the heart or fluid too.
     const [u0, v0] = lungPoint(pick(SIDES));
-    opac.blob(u0, v0, lesion === 2 ? rng.uniform(0.03, 0.045) : rng.uniform(0.018, 0.024), lesion === 2 ? 0.32 : 0.16, false);
+    over.blob(u0, v0, lesion === 2 ? rng.uniform(0.055, 0.075) : rng.uniform(0.02, 0.026), lesion === 2 ? 0.4 : 0.15, false);
   }
   if (study.otherOpacity) {
     const [u0, v0] = lungPoint(pick(SIDES));
@@ -589,14 +597,14 @@ export function renderPhantomImage(study: PhantomStudy, view: PhantomView, width
   if (pleural) {
     // Pleural thickening: a band along the chest wall (the back on a lateral view).
     const side = pick(SIDES);
-    const t = pleural === 2 ? 0.028 : 0.014;
-    const va = rng.uniform(-0.35, -0.1);
+    const t = pleural === 2 ? 0.06 : 0.016;
+    const va = rng.uniform(-0.35, -0.15);
     const pts: Array<[number, number]> = [];
     for (let k = 0; k <= 8; k++) {
-      const v = va + (k * 0.25) / 8;
+      const v = va + (k * (pleural === 2 ? 0.35 : 0.25)) / 8;
       pts.push(lateral ? [lateralBack(v) - t / 2, v] : [side * (lungLateral(v) - t / 2), v]);
     }
-    opac.polyline(pts, t, pleural === 2 ? 0.22 : 0.12);
+    opac.polyline(pts, t, pleural === 2 ? 0.26 : 0.12);
   }
   drawDevices(over, rng, sev('Support Devices'), lateral, sc);
 
@@ -607,9 +615,12 @@ export function renderPhantomImage(study: PhantomStudy, view: PhantomView, width
 }
 
 function drawFrontalBones(c: Layer, rng: Rng, ap: boolean, fracture: number): void {
+  // Strong: three adjacent ribs broken near the chest wall, each with a step-off and a knot of
+  // callus over the lung's edge, and air in the chest wall beside them. Weak: one rib, a thin gap.
   const fracSide = rng.int(2);
-  const fracRib = 3 + rng.int(5);
-  const fracAt = 5 + rng.int(5);
+  const fracRib = 3 + rng.int(4);
+  const broken = fracture === 2 ? 3 : fracture === 1 ? 1 : 0;
+  const fracAt = fracture === 2 ? 7 + rng.int(2) : 5 + rng.int(5);
   for (const [si, side] of SIDES.entries()) {
     // Posterior ribs: from the spine up and out, then down along the chest wall.
     for (let k = 0; k < 10; k++) {
@@ -619,13 +630,16 @@ function drawFrontalBones(c: Layer, rng: Rng, ap: boolean, fracture: number): vo
         const t = j / 12;
         pts.push([side * (0.05 + 0.41 * Math.sin((t * Math.PI) / 2.1)), r0 - 0.06 * Math.sin(Math.PI * t * 0.8) + 0.2 * t * t]);
       }
-      if (fracture && si === fracSide && k === fracRib) {
-        // A fracture: the rib breaks, its outer part shifted (strong) or just a thin gap (weak).
-        const gap = fracture === 2 ? 0.018 : 0.01;
-        const off = fracture === 2 ? 0.018 : 0.003;
+      if (si === fracSide && k >= fracRib && k < fracRib + broken) {
+        const gap = fracture === 2 ? 0.025 : 0.012;
+        const off = fracture === 2 ? 0.035 : 0.004;
         c.polyline(pts.slice(0, fracAt + 1), 0.024, 0.045);
         const outer = pts.slice(fracAt).map(([u, v], j) => [u + (j === 0 ? side * gap : 0), v + off] as [number, number]);
         c.polyline(outer, 0.024, 0.045);
+        const [bu, bv] = pts[fracAt]!;
+        callus(c, bu + (side * gap) / 2, bv + off / 2, fracture);
+        // Air leaks into the chest wall over a displaced fracture: dark streaks in the soft tissue.
+        if (fracture === 2) for (let j = 0; j < 2; j++) c.segment(side * rng.uniform(0.45, 0.48), bv + rng.uniform(-0.04, 0.08), side * rng.uniform(0.47, 0.52), bv + rng.uniform(0.12, 0.2), 0.014, -0.16);
       } else {
         c.polyline(pts, 0.024, 0.045);
       }
@@ -647,7 +661,7 @@ function lateralBack(v: number): number {
   return 0.31 * Math.sqrt(Math.max(0, 1 - sq((v + 0.04) / 0.5)));
 }
 
-function drawLateralBones(c: Layer): void {
+function drawLateralBones(c: Layer, rng: Rng, fracture: number): void {
   // Vertebral bodies at the back, the sternum in front, ribs crossing the lungs faintly.
   for (let k = 0; k < 11; k++) {
     const v = -0.5 + k * 0.09;
@@ -655,6 +669,17 @@ function drawLateralBones(c: Layer): void {
   }
   c.segment(-0.38, -0.45, -0.35, 0.15, 0.03, 0.1);
   for (let k = 0; k < 8; k++) c.segment(0.3, -0.42 + k * 0.09, -0.3, -0.3 + k * 0.1, 0.015, 0.025);
+  if (fracture) {
+    // Callus where the fractured ribs meet the back wall (three adjacent ribs, or one faintly).
+    const k0 = 1 + rng.int(4);
+    for (let k = k0; k < k0 + (fracture === 2 ? 3 : 1); k++) callus(c, 0.27, -0.42 + k * 0.09 + 0.05 * (0.12 + 0.01 * k), fracture);
+  }
+}
+
+/** Callus at a rib fracture: a dense knot (strong) or a faint thickening (weak). */
+function callus(c: Layer, u: number, v: number, fracture: number): void {
+  if (fracture === 2) c.blob(u, v, 0.03, 0.28, false);
+  else c.blob(u, v, 0.012, 0.06, true);
 }
 
 function drawDevices(c: Layer, rng: Rng, sev: number, lateral: boolean, sc: Scene): void {
@@ -669,23 +694,28 @@ function drawDevices(c: Layer, rng: Rng, sev: number, lateral: boolean, sc: Scen
   for (const d of devices) {
     switch (d) {
       case 'ett': // endotracheal tube down the trachea, its tip above the carina
-        c.segment(x, -0.9, x + 0.005, -0.28, 0.02, 0.38);
+        c.segment(x, -0.9, x + 0.005, -0.28, 0.032, 0.38);
         break;
       case 'ng': // nasogastric tube through the diaphragm into the stomach
-        c.polyline([[x - 0.02, -0.9], [x - 0.01, 0], [x + 0.06, sc.dome[1] + 0.05], [x + 0.2, sc.dome[1] + 0.15]], 0.012, 0.34);
+        c.polyline([[x - 0.02, -0.9], [x - 0.01, 0], [x + 0.06, sc.dome[1] + 0.05], [x + 0.2, sc.dome[1] + 0.15]], 0.022, 0.34);
         break;
       case 'line': {
         // central venous catheter from a subclavian vein to the cava
         const side = rng.bernoulli(0.5) ? -1 : 1;
-        c.polyline([[side * 0.42, -0.6], [side * 0.2, -0.5], [side * 0.06, -0.35], [x - 0.04, -0.12]], 0.01, 0.42);
+        c.polyline([[side * 0.42, -0.6], [side * 0.2, -0.5], [side * 0.06, -0.35], [x - 0.04, -0.12]], 0.022, 0.42);
         break;
       }
       case 'pacer': // generator box and a lead into the heart
         c.segment(0.27, -0.47, 0.35, -0.47, 0.055, 0.9);
-        c.polyline([[0.27, -0.45], [0.1, -0.38], [-0.02, -0.1], [0.08, 0.22]], 0.01, 0.55);
+        c.polyline([[0.27, -0.45], [0.1, -0.38], [-0.02, -0.1], [0.08, 0.22]], 0.022, 0.55);
         break;
-      case 'ecg': // electrodes on the skin
-        for (let k = 0; k < 3; k++) c.blob(rng.uniform(-0.4, 0.4), rng.uniform(-0.55, 0.35), 0.02, 0.35, false);
+      case 'ecg': // electrodes on the skin: a ring with a metal stud in the middle
+        for (let k = 0; k < 3; k++) {
+          const [u, v] = [rng.uniform(-0.4, 0.4), rng.uniform(-0.55, 0.35)];
+          c.blob(u, v, 0.04, 0.3, false);
+          c.blob(u, v, 0.024, -0.25, false);
+          c.blob(u, v, 0.01, 0.4, false);
+        }
         break;
     }
   }
@@ -798,7 +828,7 @@ function frontalDensity(sc: Scene, w: number, h: number, opac: Layer, vessels: L
         const g = ptx * clamp01((0.25 - v) / 0.45);
         const inner = Math.min(lat - g - au, v - APEX - g * 1.2);
         rim = 1 - edge(inner, inv);
-        d -= 0.08 * visible * (1 - fluid) * rim;
+        d -= 0.1 * visible * (1 - fluid) * rim;
         d += 0.1 * visible * (1 - fluid) * Math.max(0, 1 - Math.abs(inner) / (1.5 * e)) * (g > 0.005 ? 1 : 0);
       }
       const haze = sc.edema > 0 ? sc.edema * Math.exp(-(sq((au - 0.13) / 0.11)) - sq((v - 0.03) / 0.15)) : 0;

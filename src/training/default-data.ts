@@ -28,7 +28,7 @@ const log = createLogger('train');
 export const DEFAULT_DATA_DIR = 'data';
 
 /** The phantom set a run makes when it finds no data. */
-export const PHANTOM_RUN_DEFAULTS = { patients: 1000, minSize: 64, seed: 1 } as const;
+export const PHANTOM_RUN_DEFAULTS = { patients: 2500, minSize: 64, seed: 1 } as const;
 
 export interface PhantomParams {
   patients: number;
