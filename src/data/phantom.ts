@@ -668,11 +668,14 @@ function drawLateralBones(c: Layer, rng: Rng, fracture: number): void {
     c.segment(0.33, v, 0.39, v + 0.004, 0.06, 0.16);
   }
   c.segment(-0.38, -0.45, -0.35, 0.15, 0.03, 0.1);
-  for (let k = 0; k < 8; k++) c.segment(0.3, -0.42 + k * 0.09, -0.3, -0.3 + k * 0.1, 0.015, 0.025);
+  // Rib k runs from the back (0.3, ribBack(k)) down and forward to (-0.3, ribFront(k)).
+  const ribBack = (k: number) => -0.42 + k * 0.09;
+  const ribFront = (k: number) => -0.3 + k * 0.1;
+  for (let k = 0; k < 8; k++) c.segment(0.3, ribBack(k), -0.3, ribFront(k), 0.015, 0.025);
   if (fracture) {
-    // Callus where the fractured ribs meet the back wall (three adjacent ribs, or one faintly).
+    // Callus near the back, 5% along the fractured ribs (three adjacent ones, or one faintly).
     const k0 = 1 + rng.int(4);
-    for (let k = k0; k < k0 + (fracture === 2 ? 3 : 1); k++) callus(c, 0.27, -0.42 + k * 0.09 + 0.05 * (0.12 + 0.01 * k), fracture);
+    for (let k = k0; k < k0 + (fracture === 2 ? 3 : 1); k++) callus(c, 0.27, ribBack(k) + 0.05 * (ribFront(k) - ribBack(k)), fracture);
   }
 }
 

@@ -76,7 +76,7 @@ export interface ExperimentOptions {
   /** Initial weights: 'auto' (default: ImageNet when its Keras file is on this machine, else random), 'imagenet', 'random' or a Keras weight file. */
   weights?: string;
   training?: Partial<TrainingSettings>;
-  /** Patients of the phantom set made when no data is found (default PHANTOM_RUN_DEFAULTS.patients, 2500). */
+  /** Patients of the phantom set made when no data is found (default PHANTOM_RUN_DEFAULTS.patients). */
   phantomPatients?: number;
   /** Image-loading worker threads (default: cores − 1). */
   workers?: number;
