@@ -25,7 +25,7 @@ import { parseArgs } from 'node:util';
 import { ImageDataGenerator } from '../src/data/generator.js';
 import { jpegDecoder } from '../src/data/image.js';
 import { CHEXPERT_CLASSES, readChexpert } from '../src/data/tables/chexpert.js';
-import type { CaseRecord } from '../src/data/types.js';
+import type { CaseRecord } from '../src/core/types.js';
 import { Rng } from '../src/util/rng.js';
 
 const { values: flags } = parseArgs({

@@ -11,7 +11,7 @@
  * Per-class and macro / micro / weighted metrics for any model's predictions.
  */
 import { evaluatePredictionFiles, formatEvaluation } from '../src/metrics/index.js';
-import { evaluateRun } from '../src/training/run-eval.js';
+import { evaluateRun } from '../src/training/run/eval.js';
 import { MedtrainError } from '../src/util/errors.js';
 import { numberFlag, parseCli, runMain, usage } from '../src/util/cli.js';
 

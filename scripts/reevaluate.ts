@@ -3,7 +3,7 @@
  * AUROC and AP, per-class AUROC) → reevaluation.csv and reevaluation.json in the run folder, and the
  * best epoch by val macro AUROC.
  */
-import { reevaluateRun, type EpochRow } from '../src/training/run-eval.js';
+import { reevaluateRun, type EpochRow } from '../src/training/run/eval.js';
 import { MedtrainError } from '../src/util/errors.js';
 import { parseCli, runMain, usage } from '../src/util/cli.js';
 

@@ -11,7 +11,7 @@
  */
 import { BENCHMARK_FLAGS, Benchmark } from '../src/training/benchmark.js';
 import { Experiment, type ExperimentOptions } from '../src/training/experiment.js';
-import type { RunSummary } from '../src/training/run-store.js';
+import type { RunSummary } from '../src/training/run/store.js';
 import { MedtrainError } from '../src/util/errors.js';
 import { numberFlag, parseCli, runMain, usage } from '../src/util/cli.js';
 

@@ -40,12 +40,12 @@ export { type LossFn, type LossName } from './training/index.js';
 export * from './metrics/index.js';
 
 // Data: label tables, labels, splits, images, augmentation, the generator, inspection.
-export * from './data/types.js';
+export * from './core/types.js';
 export { readChexpert, CHEXPERT_CLASSES, parseViews, matchesViews, type ChexpertOptions, type ViewFilter } from './data/tables/chexpert.js';
 export { readChestXray14, CHESTXRAY14_CLASSES, type ChestXray14Options } from './data/tables/chestxray14.js';
 export { readGenericCsv, type GenericCsvOptions } from './data/tables/generic.js';
 export { detectDataset, type DetectedDataset } from './data/tables/detect.js';
-export { type TableOptions } from './data/tables/csv.js';
+export { type TableOptions } from './data/tables/cells.js';
 export {
   N5,
   N12,
@@ -104,7 +104,7 @@ export {
 } from './models/classifier.js';
 export { MODELS, modelNames, getModelSpec, buildBackbone, describeModels, type ModelSpec, type ModelInfo, type WeightFileRef } from './models/registry.js';
 export type { BackboneOptions, Pooling } from './models/backbone.js';
-export { PREPROCESSING_MODES, preprocessInPlace, type PreprocessingMode } from './models/preprocessing.js';
+export { PREPROCESSING_MODES, preprocessInPlace, type PreprocessingMode } from './core/preprocessing.js';
 export { loadKerasWeights, openKerasWeights, type KerasWeightsReport, type LoadKerasWeightsOptions, type KerasWeightsFormat } from './models/weights/keras.js';
 export { saveModel, loadModel, fileSystemIO, type SaveModelOptions, type SavedModelInfo, type LoadedModel, type NamedTensor } from './models/weights/tfjs-io.js';
 export { findImagenetWeights, weightsDir, kerasCacheDir } from './models/weights/imagenet.js';

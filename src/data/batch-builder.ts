@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync, renameSync, writeFileSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { threadId } from 'node:worker_threads';
-import { preprocessInPlace, type PreprocessingMode } from '../models/preprocessing.js';
+import { preprocessInPlace, type PreprocessingMode } from '../core/preprocessing.js';
 import { Rng } from '../util/rng.js';
 import { drawTransform, renderSample, type AugmentConfig } from './augment.js';
 import { decodeImage, ImageDecodeError, prepareImage, type ImageSettings, type PreparedImage } from './image.js';

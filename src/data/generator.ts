@@ -18,7 +18,7 @@ import { promises as fsp } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { PREPROCESSING_MODES, type PreprocessingMode } from '../models/preprocessing.js';
+import { PREPROCESSING_MODES, type PreprocessingMode } from '../core/preprocessing.js';
 import { MedtrainError } from '../util/errors.js';
 import { createLogger } from '../util/logger.js';
 import { Rng } from '../util/rng.js';
@@ -26,7 +26,7 @@ import { augmentName, parseAugment, type AugmentConfig } from './augment.js';
 import { buildBatch, cacheEntryName, cacheFolderName, type BatchPixels, type PipelineSettings, type SampleTask } from './batch-builder.js';
 import { DEFAULT_IMAGE_SETTINGS, parseTransforms, type CropMode, type FitMode, type ImageSettings, type IntensityTransform, type WindowSpec } from './image.js';
 import { WorkerPool } from './pool.js';
-import { MASKED, type BadInputPolicy, type Batch, type CaseRecord, type SkippedItem } from './types.js';
+import { isPositive, MASKED, type BadInputPolicy, type Batch, type CaseRecord, type SkippedItem } from '../core/types.js';
 
 const log = createLogger('data');
 
@@ -259,7 +259,7 @@ export class ImageDataGenerator {
         if (f <= 1) continue;
         const pos = Array.from(this.usable).filter((r) => {
           const y = this.labels[r * C + c]!;
-          return y !== MASKED && y >= 0.5;
+          return isPositive(y);
         });
         for (let k = 1; k < Math.floor(f); k++) rows.push(...pos);
         const extra = Math.round((f - Math.floor(f)) * pos.length);
@@ -305,7 +305,7 @@ export class ImageDataGenerator {
       let any = false;
       for (let c = 0; c < C; c++) {
         const y = this.labels[r * C + c]!;
-        if (y !== MASKED && y >= 0.5) {
+        if (isPositive(y)) {
           byClass[c]!.push(r);
           any = true;
         }

@@ -15,7 +15,8 @@ import { readChestXray14 } from './tables/chestxray14.js';
 import { readChexpert } from './tables/chexpert.js';
 import { detectDataset } from './tables/detect.js';
 import { readGenericCsv, type GenericCsvOptions } from './tables/generic.js';
-import type { CaseRecord, ClassStats, LabelTable, SkippedItem } from './types.js';
+import type { CaseRecord, ClassStats, LabelTable, SkippedItem } from '../core/types.js';
+import { stripUndefined } from '../util/objects.js';
 
 /** The reference split: val 0.2, seed 6122156 (DS9505 makes val 0.05). */
 export const DEFAULT_VAL = 0.2;
@@ -184,10 +185,6 @@ export async function inspectData(dir: string, options: InspectOptions = {}): Pr
     filtered: (tables.train.filtered ?? 0) + (tables.test?.filtered ?? 0),
     skipped: [...tables.train.skipped, ...(tables.test?.skipped ?? []), ...imageProblems],
   };
-}
-
-function stripUndefined<T extends object>(o: T): Partial<T> {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
 /** A plain-text report for the terminal. */

@@ -22,7 +22,7 @@ import { MedtrainError, listForMessage } from '../util/errors.js';
 import type { Rng } from '../util/rng.js';
 import { CHESTXRAY14_CLASSES } from './tables/chestxray14.js';
 import { CHEXPERT_CLASSES } from './tables/chexpert.js';
-import { MASKED, type CaseRecord, type ClassStats } from './types.js';
+import { isPositive, MASKED, type CaseRecord, type ClassStats } from '../core/types.js';
 
 export const N14: readonly string[] = CHEXPERT_CLASSES;
 export const N12: readonly string[] = CHEXPERT_CLASSES.filter((c) => c !== 'No Finding' && c !== 'Support Devices');
@@ -318,7 +318,7 @@ export function upsamplingFactors(labels: Float32Array, numClasses: number, opts
   const pos = new Array<number>(numClasses).fill(0);
   for (let i = 0; i < labels.length; i++) {
     const y = labels[i]!;
-    if (y !== MASKED && y >= 0.5) pos[i % numClasses]!++;
+    if (isPositive(y)) pos[i % numClasses]!++;
   }
   const sorted = [...pos].sort((a, b) => a - b);
   const median = numClasses % 2 ? sorted[(numClasses - 1) / 2]! : (sorted[numClasses / 2 - 1]! + sorted[numClasses / 2]!) / 2;

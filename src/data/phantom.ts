@@ -24,13 +24,13 @@ import { createHash } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
-import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
+import { parentPort, workerData } from 'node:worker_threads';
 import sharp from 'sharp';
 import { MedtrainError, listForMessage } from '../util/errors.js';
 import { exists, writeDirAtomic, writeFileAtomic, writeJsonAtomic } from '../util/fs.js';
 import { createLogger } from '../util/logger.js';
 import { Rng } from '../util/rng.js';
-import { selfWorkerSource } from '../util/worker-source.js';
+import { isWorkerOf, moduleWorker } from '../util/worker.js';
 
 const log = createLogger('phantom');
 
@@ -1162,7 +1162,7 @@ async function writeImages(job: ImageJob, workers?: number): Promise<number> {
       shares.map(
         (indices) =>
           new Promise<void>((resolveShare) => {
-            const w = new Worker(selfWorkerSource(import.meta.url), { eval: true, workerData: { kind: WORKER_KIND, job: { ...job, indices } } });
+            const w = moduleWorker(import.meta.url, { workerData: { kind: WORKER_KIND, job: { ...job, indices } } });
             w.on('message', (m: [number, number]) => record(m[0], m[1]));
             w.on('error', (e) => {
               log.debug(`image worker failed (${String(e).split('\n')[0]}); drawing its share here`);
@@ -1178,7 +1178,7 @@ async function writeImages(job: ImageJob, workers?: number): Promise<number> {
   return bytes;
 }
 
-if (!isMainThread && (workerData as { kind?: string } | null)?.kind === WORKER_KIND) {
+if (isWorkerOf(WORKER_KIND)) {
   const job = (workerData as { job: ImageJob }).job;
   void drawImages(job, (i, b) => parentPort!.postMessage([i, b]));
 }

@@ -1,12 +1,10 @@
 /**
  * A pool of worker threads that build batches (decode + transform + augment), so the thread that
  * trains never waits on JPEG decoding. Works from the compiled library (dist/data/worker.js) and
- * from the TypeScript source (src/data/worker.ts, started with tsx's loader).
+ * from the TypeScript source (src/data/worker.ts, through tsx; see src/util/worker.ts).
  */
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { moduleWorker, siblingModule } from '../util/worker.js';
 import type { BatchPixels, PipelineSettings, SampleTask } from './batch-builder.js';
 
 interface Pending {
@@ -20,19 +18,6 @@ interface Slot {
   inFlight: number;
 }
 
-/**
- * How to start a worker: the compiled worker.js beside this module, or, when this module runs from
- * the TypeScript source, a bootstrap that loads worker.ts through tsx's tsImport (Node 20 does not
- * apply `--import` loaders to a worker's entry module).
- */
-export function workerEntry(): { script: URL | string; eval: boolean } {
-  if (!import.meta.url.endsWith('.ts')) return { script: new URL('./worker.js', import.meta.url), eval: false };
-  const loader = createRequire(import.meta.url).resolve('tsx'); // tsx/dist/loader.mjs
-  const api = pathToFileURL(join(dirname(loader), 'esm', 'api', 'index.mjs')).href;
-  const entry = new URL('./worker.ts', import.meta.url).href;
-  return { script: `import(${JSON.stringify(api)}).then((m) => m.tsImport(${JSON.stringify(entry)}, ${JSON.stringify(entry)}))`, eval: true };
-}
-
 export class WorkerPool {
   private readonly slots: Slot[] = [];
   private readonly pending = new Map<number, Pending>();
@@ -40,9 +25,9 @@ export class WorkerPool {
   private closed = false;
 
   constructor(readonly size: number, settings: PipelineSettings) {
-    const entry = workerEntry();
+    const entry = siblingModule(import.meta.url, 'worker');
     for (let i = 0; i < size; i++) {
-      const worker = new Worker(entry.script, { workerData: { settings }, eval: entry.eval });
+      const worker = moduleWorker(entry, { workerData: { settings } });
       const slot: Slot = { worker, inFlight: 0 };
       worker.unref();
       worker.on('message', (msg: { id: number; result?: BatchPixels; error?: string }) => {

@@ -2,7 +2,7 @@
  * Summaries of skipped rows and files, for the run log and the terminal: nothing bad is dropped
  * silently, and a long list stays readable.
  */
-import type { SkippedItem } from './types.js';
+import type { SkippedItem } from '../core/types.js';
 
 export interface SkippedSummary {
   total: number;

@@ -7,8 +7,9 @@
 import { MedtrainError } from '../util/errors.js';
 import { writeFileAtomic } from '../util/fs.js';
 import { Rng } from '../util/rng.js';
-import { BadInput, locateColumns, streamCsv } from './tables/csv.js';
-import { MASKED, type CaseRecord } from './types.js';
+import { BadInput } from '../util/bad-input.js';
+import { locateColumns, streamCsv, toCsv } from '../util/csv.js';
+import { isPositive, type CaseRecord } from '../core/types.js';
 
 /** Indices into the records, ascending. */
 export interface Split {
@@ -56,7 +57,7 @@ function groupByPatient(records: readonly Pick<CaseRecord, 'patientId'>[], strat
       for (const r of g.rows) {
         for (let c = 0; c < C; c++) {
           const y = stratify.labels[r * C + c]!;
-          if (y !== MASKED && y >= 0.5) g.pos[c]!++;
+          if (isPositive(y)) g.pos[c]!++;
         }
       }
     }
@@ -188,19 +189,17 @@ export function groupedKFold(records: readonly Pick<CaseRecord, 'patientId'>[], 
 // ---------------------------------------------------------------------------------------------
 // The split file
 
-const csvCell = (s: string) => (/[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
-
 /** Write `id,patient,split` rows (atomically): the exact cases of each side. */
 export async function writeSplitCsv(path: string, records: readonly Pick<CaseRecord, 'id' | 'patientId'>[], split: Split): Promise<void> {
-  const lines = ['id,patient,split'];
+  const rows: Record<string, string>[] = [];
   for (const side of ['train', 'val', 'test'] as const) {
     for (const i of split[side] ?? []) {
       const r = records[i];
       if (!r) throw new Error(`writeSplitCsv: index ${i} out of range`);
-      lines.push(`${csvCell(r.id)},${csvCell(r.patientId)},${side}`);
+      rows.push({ id: r.id, patient: r.patientId, split: side });
     }
   }
-  await writeFileAtomic(path, `${lines.join('\n')}\n`);
+  await writeFileAtomic(path, toCsv(rows, ['id', 'patient', 'split']));
 }
 
 /** Read a split file back against the records (matched by id). An id the records lack is an error. */

@@ -31,7 +31,7 @@
  * Infinity or NaN; if no class at all has entries on a side that a scheme normalises over, that is
  * an error.
  */
-import type { ClassStats } from '../data/types.js';
+import type { ClassStats } from '../core/types.js';
 import { MedtrainError } from '../util/errors.js';
 import { createLogger } from '../util/logger.js';
 

@@ -27,7 +27,7 @@
  * and leaves no tensors behind but its result.
  */
 import * as tf from '@tensorflow/tfjs';
-import type { ClassStats } from '../data/types.js';
+import type { ClassStats } from '../core/types.js';
 import { MedtrainError } from '../util/errors.js';
 import { classWeightsForLoss, computeClassWeights, type LossName, type Normalization, type WeightScheme } from './class-weights.js';
 

@@ -15,9 +15,9 @@
  * `columnSummary` one column at a time.
  */
 import { availableParallelism } from 'node:os';
-import { MessageChannel, type MessagePort, Worker, isMainThread, receiveMessageOnPort, workerData } from 'node:worker_threads';
+import { MessageChannel, type MessagePort, type Worker, receiveMessageOnPort, workerData } from 'node:worker_threads';
 import { createLogger } from '../util/logger.js';
-import { selfWorkerSource } from '../util/worker-source.js';
+import { isWorkerOf, moduleWorker } from '../util/worker.js';
 import { WALK_FIELDS, columnSummary, radixSort32, rankingOf, thresholdKey, walkPacked, type ColumnSummary, type Numbers } from './groups.js';
 
 const log = createLogger('metrics');
@@ -330,14 +330,14 @@ function threadsWanted(): number {
 }
 
 function isHelperThread(): boolean {
-  return !isMainThread && (workerData as { kind?: string } | null)?.kind === KIND;
+  return isWorkerOf(KIND);
 }
 
 function startHelper(): void {
   try {
     const ctrl = new Int32Array(new SharedArrayBuffer(4 * CTRL_WORDS));
     const { port1, port2 } = new MessageChannel();
-    const worker = new Worker(selfWorkerSource(import.meta.url), { eval: true, workerData: { kind: KIND, ctrl, port: port2 }, transferList: [port2] });
+    const worker = moduleWorker(import.meta.url, { workerData: { kind: KIND, ctrl, port: port2 }, transferList: [port2] });
     worker.unref();
     port1.unref();
     worker.on('error', (e) => retireHelper(`stopped: ${String(e).split('\n')[0]}`));

@@ -22,6 +22,6 @@ export {
 export { bootstrapReport, quantile, type BootstrapOptions, type BootstrapResult, type Interval, type IntervalSet } from './bootstrap.js';
 export { delongTest, erfc, normalSf, normalQuantile, type DelongTest, type DelongAuc } from './delong.js';
 export { evaluateEpoch, epochEvaluator, historyEntries, type EpochEvaluation, type EpochOptions, type HistoryRecord } from './epoch.js';
-export { readPredictionFiles, readAlignedPredictions, readCsv, type PredictionData, type CsvTable } from './prediction-files.js';
+export { readPredictionFiles, readAlignedPredictions, type PredictionData } from './prediction-files.js';
 export { evaluatePredictionFiles, type EvaluateFilesOptions, type FileEvaluation } from './evaluate.js';
 export { formatEvaluation } from './format.js';

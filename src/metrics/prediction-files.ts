@@ -9,48 +9,19 @@
  * CheXpert's uncertain). Extra label columns are ignored and listed. Every problem is an error that
  * names the file, line, column and value.
  */
-import { readFileSync } from 'node:fs';
-import { parse } from 'csv-parse/sync';
+import { readCsvFile, type CsvTable } from '../util/csv.js';
 import { MedtrainError, listForMessage } from '../util/errors.js';
-import { MASKED } from '../data/types.js';
+import { MASKED } from '../core/types.js';
 
-export interface CsvTable {
-  file: string;
-  header: string[];
-  rows: string[][];
-  /** 1-based file line of each row. */
-  lines: number[];
-}
-
-export function readCsv(file: string, what: string): CsvTable {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (e) {
-    throw new MedtrainError(`cannot read the ${what} file`, { code: 'missing-file', file, hint: `check the path (${(e as NodeJS.ErrnoException).code ?? String(e)})`, cause: e });
-  }
-  let records: { record: string[]; info: { lines: number } }[];
-  try {
-    records = parse(text, { bom: true, info: true, skip_empty_lines: true, relax_quotes: false }) as unknown as typeof records;
-  } catch (e) {
-    const err = e as Error & { lines?: number };
-    throw new MedtrainError(`the ${what} file is not valid CSV: ${err.message.split('\n')[0]}`, {
-      code: 'bad-csv',
-      file,
-      ...(err.lines !== undefined && { line: err.lines }),
-      hint: 'every row needs as many cells as the header; quote cells that contain commas',
-      cause: e,
-    });
-  }
-  if (records.length === 0) throw new MedtrainError(`the ${what} file is empty`, { code: 'bad-csv', file, hint: 'it needs a header row (id, then one column per class) and one row per case' });
-  const header = records[0]!.record.map((h) => h.trim());
+/** A CSV file with a unique name per header column. */
+function readCsv(file: string, what: string): CsvTable {
+  const t = readCsvFile(file, `${what} file`);
   const seen = new Set<string>();
-  for (const [i, h] of header.entries()) {
-    if (seen.has(h)) throw new MedtrainError(`column name "${h}" appears twice in the header`, { code: 'bad-csv', file, line: records[0]!.info.lines, column: i + 1, value: h });
+  for (const [i, h] of t.header.entries()) {
+    if (seen.has(h)) throw new MedtrainError(`column name "${h}" appears twice in the header`, { code: 'bad-csv', file, line: 1, column: i + 1, value: h });
     seen.add(h);
   }
-  const body = records.slice(1);
-  return { file, header, rows: body.map((r) => r.record), lines: body.map((r) => r.info.lines) };
+  return t;
 }
 
 function idsOf(t: CsvTable, what: string): Map<string, number> {

@@ -28,11 +28,12 @@ import { Rng } from '../util/rng.js';
 import type { Pooling } from './backbone.js';
 import { applyKerasBatchNormSemantics } from './custom-layers.js';
 import { LayerBuilder } from './layers.js';
-import type { PreprocessingMode } from './preprocessing.js';
+import type { PreprocessingMode } from '../core/preprocessing.js';
 import { checkInputSize, getModelSpec, type ModelSpec } from './registry.js';
 import { findImagenetWeights } from './weights/imagenet.js';
 import { assignKerasWeights, layersWithWeights, openKerasWeights, type KerasWeightsFile, type KerasWeightsReport } from './weights/keras.js';
 import { loadModel, saveModel, type LoadedModel, type SavedModelInfo, type SaveModelOptions } from './weights/tfjs-io.js';
+import { stripUndefined } from '../util/objects.js';
 
 const log = createLogger('models');
 
@@ -217,10 +218,6 @@ export function resolveClassifierConfig(name: string, opts: CreateModelOptions):
     preprocessing: spec.preprocessing,
     weights,
   };
-}
-
-function stripUndefined<T extends object>(o: T): Partial<T> {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
 /** Build the classifier's layers (seeded) as the config says; no weights loaded. */

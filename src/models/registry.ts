@@ -12,7 +12,7 @@ import { efficientNetB0 } from './efficientnet.js';
 import { inceptionResNetV2 } from './inception-resnet-v2.js';
 import { inceptionV3 } from './inception-v3.js';
 import { MOBILENET_V2_WEIGHT_SIZES, mobileNetV2 } from './mobilenet-v2.js';
-import type { PreprocessingMode } from './preprocessing.js';
+import type { PreprocessingMode } from '../core/preprocessing.js';
 import { resNet101V2, resNet152V2, resNet50, resNet50V2 } from './resnet.js';
 import { xception } from './xception.js';
 

@@ -28,6 +28,7 @@ import { ENGINES, resolveEngineRequest, type EngineRequest } from '../backend/en
 import type { FlagSpecs } from '../util/cli.js';
 import { classSetNames } from '../data/labels.js';
 import { modelNames } from '../models/registry.js';
+import { stripUndefined } from '../util/objects.js';
 
 export const DATASETS = ['chexpert', 'chestxray14'] as const;
 export type DatasetName = (typeof DATASETS)[number];
@@ -704,10 +705,6 @@ export const BENCHMARK_FLAGS = {
 } satisfies FlagSpecs;
 
 // ---------- validation and value readers ----------
-
-function stripUndefined<T extends object>(o: T): Partial<T> {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
-}
 
 function fieldsOf(b: BenchmarkFields): BenchmarkFields {
   const o = {} as Record<string, unknown>;

@@ -49,13 +49,13 @@ export {
 } from './trainer.js';
 export * from './callbacks/index.js';
 export { createOptimizer, getLearningRate, setLearningRate, snapshotOptimizer, restoreOptimizer, type OptimizerSnapshot } from './optimizers.js';
-export { RunStore, RUN_FILES, loadWeightsInto, type RunPaths, type RunSummary, type CheckpointInfo, type LoadedCheckpoint, type DatasetReport } from './run-store.js';
+export { RunStore, RUN_FILES, loadWeightsInto, type RunPaths, type RunSummary, type CheckpointInfo, type LoadedCheckpoint, type DatasetReport } from './run/store.js';
 
-export { appendExperimentLog, readExperimentLog, DEFAULT_EXPERIMENT_LOG, type ExperimentLogEntry, type ExperimentLogRead, type AppendOptions } from './experiment-log.js';
+export { appendExperimentLog, readExperimentLog, DEFAULT_EXPERIMENT_LOG, type ExperimentLogEntry, type ExperimentLogRead, type AppendOptions } from './run/experiment-log.js';
 export { Experiment, DEFAULT_RUNS_DIR, type ExperimentOptions, type RunResult } from './experiment.js';
-export { RUN_FORMAT, DEFAULT_HEAD, DEFAULT_TRAINING, type RunConfig, type HeadSettings, type TrainingSettings } from './run-config.js';
-export { DEFAULT_DATA_DIR, cacheDir, locateData, ensurePhantom, type DataLocation } from './default-data.js';
-export { type TableSpec } from './run-data.js';
+export { RUN_FORMAT, DEFAULT_HEAD, DEFAULT_TRAINING, type RunConfig, type HeadSettings, type TrainingSettings } from './run/config.js';
+export { DEFAULT_DATA_DIR, cacheDir, locateData, ensurePhantom, type DataLocation } from './run/default-data.js';
+export { type TableSpec } from './run/data.js';
 export {
   openRun,
   evaluateRun,
@@ -68,4 +68,4 @@ export {
   type EpochRow,
   type Reevaluation,
   type SplitName,
-} from './run-eval.js';
+} from './run/eval.js';

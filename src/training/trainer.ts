@@ -10,7 +10,7 @@
  * loop holds no tensor across steps, so tf.memory().numTensors is the same after every epoch.
  */
 import * as tf from '@tensorflow/tfjs';
-import type { Batch } from '../data/types.js';
+import type { Batch } from '../core/types.js';
 import { MedtrainError } from '../util/errors.js';
 import type { Rng } from '../util/rng.js';
 import { getLearningRate, restoreOptimizer, setLearningRate, snapshotOptimizer, type OptimizerSnapshot } from './optimizers.js';

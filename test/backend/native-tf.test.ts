@@ -9,8 +9,8 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { initBackend, probeEngine, probeEngines, shutdownBackend } from '../../src/backend/index.js';
-import { ROOT, TF_VERSIONS } from '../../scripts/setup/tensorflow/common.js';
-import { opParity, trainParity } from '../../scripts/setup/tensorflow/verify.js';
+import { ROOT, TF_VERSIONS } from '../../tools/tensorflow/common.js';
+import { opParity, trainParity } from '../../tools/tensorflow/verify.js';
 import { describeEngines, testEngines } from '../helpers/engines.js';
 
 const required = testEngines().includes('tensorflow');
@@ -24,7 +24,7 @@ const stamp = existsSync(stampFile) ? (JSON.parse(readFileSync(stampFile, 'utf8'
 afterAll(() => shutdownBackend());
 
 function setupCli(args: string[]): { status: number | null; json: Record<string, unknown> } {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'scripts', 'setup', 'tensorflow.ts'), ...args], { cwd: ROOT, encoding: 'utf8', timeout: 120_000 });
+  const r = spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'tools', 'setup-tensorflow.ts'), ...args], { cwd: ROOT, encoding: 'utf8', timeout: 120_000 });
   return { status: r.status, json: JSON.parse(r.stdout.trim().split('\n').pop() || '{}') as Record<string, unknown> };
 }
 

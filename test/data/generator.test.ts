@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../src/backend/index.js';
 import { ImageDataGenerator, type GeneratorOptions } from '../../src/data/generator.js';
 import type { DataSource } from '../../src/training/trainer.js';
-import { MASKED, type Batch, type CaseRecord } from '../../src/data/types.js';
+import { MASKED, type Batch, type CaseRecord } from '../../src/core/types.js';
 import { MedtrainError } from '../../src/util/errors.js';
 import { Rng } from '../../src/util/rng.js';
 import { tempDir, writeGreyJpeg } from './fixtures.js';

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { classSetNames, classStats, encodeLabels, upsamplingFactors, N12, N5, resolveClasses, resolveUncertainty, selectRows, splitMixedCounts, LSR_ONES, LSR_ZEROS } from '../../src/data/labels.js';
 import { CHESTXRAY14_CLASSES } from '../../src/data/tables/chestxray14.js';
 import { CHEXPERT_CLASSES } from '../../src/data/tables/chexpert.js';
-import { MASKED, type CaseRecord } from '../../src/data/types.js';
+import { MASKED, type CaseRecord } from '../../src/core/types.js';
 import { MedtrainError } from '../../src/util/errors.js';
 import { Rng } from '../../src/util/rng.js';
 

@@ -2,7 +2,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { groupedKFold, readSplitCsv, splitByPatient, writeSplitCsv, type Split } from '../../src/data/split.js';
-import type { CaseRecord } from '../../src/data/types.js';
+import type { CaseRecord } from '../../src/core/types.js';
 import { MedtrainError } from '../../src/util/errors.js';
 import { Rng } from '../../src/util/rng.js';
 import { tempDir } from './fixtures.js';

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { readChestXray14, CHESTXRAY14_CLASSES } from '../../src/data/tables/chestxray14.js';
 import { CHEXPERT_CLASSES, readChexpert } from '../../src/data/tables/chexpert.js';
-import { parseLabelCell, resolveInside } from '../../src/data/tables/csv.js';
+import { parseLabelCell, resolveInside } from '../../src/data/tables/cells.js';
 import { detectDataset } from '../../src/data/tables/detect.js';
 import { readGenericCsv } from '../../src/data/tables/generic.js';
 import { MedtrainError } from '../../src/util/errors.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { classWeightsForLoss, computeClassWeights } from '../../src/losses/index.js';
-import type { ClassStats } from '../../src/data/types.js';
+import type { ClassStats } from '../../src/core/types.js';
 import { MedtrainError } from '../../src/util/errors.js';
 
 const s = (positive: number, negative: number, masked = 0): ClassStats => ({ positive, negative, masked, uncertain: 0, blank: 0 });

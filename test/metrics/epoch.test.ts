@@ -10,7 +10,7 @@ import { epochEvaluator } from '../../src/metrics/index.js';
 import { createOptimizer } from '../../src/training/optimizers.js';
 import { Trainer, tensorSource } from '../../src/training/trainer.js';
 import type { Callback } from '../../src/training/callbacks/index.js';
-import type { ClassStats } from '../../src/data/types.js';
+import type { ClassStats } from '../../src/core/types.js';
 import { Rng } from '../../src/util/rng.js';
 
 beforeAll(async () => {

@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { appendExperimentLog, readExperimentLog, type ExperimentLogEntry } from '../../src/training/experiment-log.js';
+import { appendExperimentLog, readExperimentLog, type ExperimentLogEntry } from '../../src/training/run/experiment-log.js';
 import { MedtrainError } from '../../src/util/errors.js';
 import { setConsoleSink, getConsoleSink } from '../../src/util/logger.js';
 

@@ -18,8 +18,8 @@ import { modelNames } from '../../src/models/registry.js';
 import { Benchmark } from '../../src/training/benchmark.js';
 import type { Callback } from '../../src/training/callbacks/index.js';
 import { Experiment } from '../../src/training/experiment.js';
-import { readExperimentLog } from '../../src/training/experiment-log.js';
-import { RunStore } from '../../src/training/run-store.js';
+import { readExperimentLog } from '../../src/training/run/experiment-log.js';
+import { RunStore } from '../../src/training/run/store.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 /** The smallest registry model: the compact DenseNet where the registry has it. */

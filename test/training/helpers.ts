@@ -4,7 +4,7 @@
  * (The real losses and metrics are src/losses and src/metrics; these only drive the loop.)
  */
 import * as tf from '@tensorflow/tfjs';
-import { MASKED, type Batch } from '../../src/data/types.js';
+import { MASKED, type Batch } from '../../src/core/types.js';
 import { Rng } from '../../src/util/rng.js';
 import type { DataSource, EvaluateFn } from '../../src/training/trainer.js';
 

@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { RunStore } from '../../src/training/run-store.js';
+import { RunStore } from '../../src/training/run/store.js';
 
 const SCRIPT = join(import.meta.dirname, 'fixtures', 'train-run.ts');
 let dir: string;

@@ -4,7 +4,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { initBackend } from '../../src/backend/index.js';
-import { RunStore } from '../../src/training/run-store.js';
+import { RunStore } from '../../src/training/run/store.js';
 import { Trainer, tensorSource } from '../../src/training/trainer.js';
 import { createOptimizer } from '../../src/training/optimizers.js';
 import { loadModel } from '../../src/models/weights/tfjs-io.js';

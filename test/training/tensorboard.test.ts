@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { initBackend } from '../../src/backend/index.js';
 import { crc32c, EventFileWriter, maskedCrc32c, standardCallbacks, tfRecord, type Callback } from '../../src/training/callbacks/index.js';
 import { createOptimizer } from '../../src/training/optimizers.js';
-import { RunStore } from '../../src/training/run-store.js';
+import { RunStore } from '../../src/training/run/store.js';
 import { Trainer, tensorSource } from '../../src/training/trainer.js';
 import { Rng } from '../../src/util/rng.js';
 import { describeOracle, runPython } from '../helpers/python.js';

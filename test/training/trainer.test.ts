@@ -7,7 +7,7 @@ import { initBackend } from '../../src/backend/index.js';
 import { Trainer, tensorSource, type LossFn } from '../../src/training/trainer.js';
 import { createOptimizer } from '../../src/training/optimizers.js';
 import { standardCallbacks, type Callback, type BatchLogs } from '../../src/training/callbacks/index.js';
-import { RunStore } from '../../src/training/run-store.js';
+import { RunStore } from '../../src/training/run/store.js';
 import { Rng } from '../../src/util/rng.js';
 import { getConsoleSink, setConsoleSink } from '../../src/util/logger.js';
 import { denseModel, macroAuroc, maskedBce, syntheticTask } from './helpers.js';

@@ -6,8 +6,10 @@
 import { existsSync, promises as fsp } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { MedtrainError } from '../../util/errors.js';
-import type { CaseRecord, LabelTable } from '../types.js';
-import { BadInput, locateColumns, parseOptionalNumber, resolveInside, streamCsv, type TableOptions } from './csv.js';
+import type { CaseRecord, LabelTable } from '../../core/types.js';
+import { parseOptionalNumber, resolveInside, type TableOptions } from './cells.js';
+import { BadInput } from '../../util/bad-input.js';
+import { locateColumns, streamCsv } from '../../util/csv.js';
 
 /** The 14 findings, in the order the NIH paper lists them. */
 export const CHESTXRAY14_CLASSES = [

@@ -8,8 +8,10 @@ import { existsSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { MedtrainError } from '../../util/errors.js';
 import { CHEXPERT_LABELS } from '../phantom.js';
-import type { CaseRecord, LabelTable } from '../types.js';
-import { BadInput, locateColumns, parseLabelCell, parseOptionalNumber, resolveInside, streamCsv, type TableOptions } from './csv.js';
+import type { CaseRecord, LabelTable } from '../../core/types.js';
+import { parseLabelCell, parseOptionalNumber, resolveInside, type TableOptions } from './cells.js';
+import { BadInput } from '../../util/bad-input.js';
+import { locateColumns, streamCsv } from '../../util/csv.js';
 
 /** The 14 CheXpert observations, in the CSV's column order (one list, shared with the phantom set). */
 export const CHEXPERT_CLASSES = CHEXPERT_LABELS;
@@ -151,6 +153,6 @@ export async function readChexpert(dataRoot: string, opts: ChexpertOptions = {})
       }
       records.push(rec);
     },
-  });
+  }, 'label table');
   return { classes: [...CHEXPERT_CLASSES], records, skipped: bad.skipped, files: [csv], filtered };
 }

@@ -4,8 +4,10 @@
  */
 import { dirname, resolve } from 'node:path';
 import { MedtrainError } from '../../util/errors.js';
-import type { CaseRecord, LabelTable } from '../types.js';
-import { BadInput, locateColumns, parseLabelCell, resolveInside, streamCsv, type TableOptions } from './csv.js';
+import type { CaseRecord, LabelTable } from '../../core/types.js';
+import { parseLabelCell, resolveInside, type TableOptions } from './cells.js';
+import { BadInput } from '../../util/bad-input.js';
+import { locateColumns, streamCsv } from '../../util/csv.js';
 
 export interface GenericCsvOptions extends TableOptions {
   /** Folder the image paths are relative to (default: the CSV's folder). */
@@ -67,6 +69,6 @@ export async function readGenericCsv(csvPath: string, opts: GenericCsvOptions = 
         source: { file: csv, line },
       });
     },
-  });
+  }, 'label table');
   return { classes, records, skipped: bad.skipped, files: [csv] };
 }

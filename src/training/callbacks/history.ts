@@ -4,7 +4,7 @@
  * checkpointed rows, so an epoch that was cut short never shows.
  */
 import { writeFileAtomic } from '../../util/fs.js';
-import { toCsv } from '../csv.js';
+import { toCsv } from '../../util/csv.js';
 import type { Callback, EpochLogs, TrainContext } from './callback.js';
 
 export interface HistoryOptions {

@@ -9,8 +9,8 @@ import { existsSync, readFileSync, rmSync, promises as fsp } from 'node:fs';
 import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import { dirname, join, relative } from 'node:path';
-import { writeDirAtomic } from '../../../src/util/fs.js';
-import { createLogger } from '../../../src/util/logger.js';
+import { writeDirAtomic } from '../../src/util/fs.js';
+import { createLogger } from '../../src/util/logger.js';
 import { ROOT, SetupError, TFJS_NODE_VERSION, runStep } from './common.js';
 import { LIBS, type TensorflowLibs } from './wheel.js';
 

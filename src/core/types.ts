@@ -1,12 +1,17 @@
 /**
- * The shapes data takes on its way from a label table to a batch. Shared by src/data, the losses,
- * the metrics and src/training.
+ * The nouns every part of medtrain shares (data, models, losses, metrics, training): the shapes data
+ * takes on its way from a label table to a batch, and what a label means.
  *
  * Label convention everywhere after encoding: 1 positive, 0 negative, values in between for
  * smoothed labels, and MASKED (-1) for "not labelled": losses and metrics skip masked entries.
  */
 
 export const MASKED = -1;
+
+/** An encoded label counts as positive when it is labelled and at least 0.5 (smoothed labels included). */
+export function isPositive(y: number): boolean {
+  return y !== MASKED && y >= 0.5;
+}
 
 /** One image with its labels, as read from a label table. */
 export interface CaseRecord {

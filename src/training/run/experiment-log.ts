@@ -12,9 +12,9 @@ import { promises as fsp, constants as fsc } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { MedtrainError } from '../util/errors.js';
-import { appendLine } from '../util/fs.js';
-import { createLogger } from '../util/logger.js';
+import { MedtrainError } from '../../util/errors.js';
+import { appendLine } from '../../util/fs.js';
+import { createLogger } from '../../util/logger.js';
 
 const log = createLogger('experiment-log');
 

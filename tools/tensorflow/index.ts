@@ -8,9 +8,9 @@
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { arch, platform } from 'node:os';
 import { join, relative } from 'node:path';
-import { writeJsonAtomic } from '../../../src/util/fs.js';
-import { createLogger } from '../../../src/util/logger.js';
-import { listForMessage } from '../../../src/util/errors.js';
+import { writeJsonAtomic } from '../../src/util/fs.js';
+import { createLogger } from '../../src/util/logger.js';
+import { listForMessage } from '../../src/util/errors.js';
 import { PYTHON, SetupError, TFJS_NODE_VERSION, TF_VERSIONS, cacheDir, run } from './common.js';
 import { addonPath, buildAddon, checkSymbols, installPackage, layoutDeps, nodeHeadersDir, packageDir, removePackage, type TfjsNodePackage } from './addon.js';
 import { LIBS, locateTensorflow, type TensorflowLibs } from './wheel.js';

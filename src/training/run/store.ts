@@ -23,15 +23,15 @@
 import * as tf from '@tensorflow/tfjs';
 import { promises as fsp } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { MedtrainError } from '../util/errors.js';
-import { ensureWritableDir, exists, writeDirAtomic, writeFileAtomic, writeJsonAtomic } from '../util/fs.js';
-import { addLogSink, fileLogSink } from '../util/logger.js';
-import type { EpochLogs, TrainerState } from './callbacks/callback.js';
-import type { BestMark, CheckpointData, CheckpointSink, CheckpointSource } from './callbacks/checkpoint.js';
-import { fileSystemIO, saveModel } from '../models/weights/tfjs-io.js';
-import { decodeSnapshot, encodeSnapshot, type OptimizerManifest, type OptimizerSnapshot } from './optimizers.js';
-import { toCsv } from './csv.js';
-import type { Trainer } from './trainer.js';
+import { MedtrainError } from '../../util/errors.js';
+import { ensureWritableDir, exists, writeDirAtomic, writeFileAtomic, writeJsonAtomic } from '../../util/fs.js';
+import { addLogSink, fileLogSink } from '../../util/logger.js';
+import type { EpochLogs, TrainerState } from '../callbacks/callback.js';
+import type { BestMark, CheckpointData, CheckpointSink, CheckpointSource } from '../callbacks/checkpoint.js';
+import { fileSystemIO, saveModel } from '../../models/weights/tfjs-io.js';
+import { decodeSnapshot, encodeSnapshot, type OptimizerManifest, type OptimizerSnapshot } from '../optimizers.js';
+import { toCsv } from '../../util/csv.js';
+import type { Trainer } from '../trainer.js';
 
 export const RUN_FILES = {
   config: 'config.json',

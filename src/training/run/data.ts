@@ -6,18 +6,18 @@
  * reads those files back, so it sees exactly the same cases.
  */
 import { join } from 'node:path';
-import { ImageDataGenerator, type GeneratorOptions } from '../data/generator.js';
-import { readTables, type Tables } from '../data/inspect.js';
-import { classSetNames, classStats, encodeLabels, resolveClasses, selectRows, upsamplingFactors, type ResolvedClasses } from '../data/labels.js';
-import { readSplitCsv, splitByPatient, writeSplitCsv } from '../data/split.js';
-import type { GenericCsvOptions } from '../data/tables/generic.js';
-import type { CaseRecord, ClassStats, SkippedItem } from '../data/types.js';
-import type { PreprocessingMode } from '../models/preprocessing.js';
-import { MedtrainError } from '../util/errors.js';
-import { exists } from '../util/fs.js';
-import { Rng } from '../util/rng.js';
-import type { Benchmark } from './benchmark.js';
-import { RUN_FILES } from './run-store.js';
+import { ImageDataGenerator, type GeneratorOptions } from '../../data/generator.js';
+import { readTables, type Tables } from '../../data/inspect.js';
+import { classSetNames, classStats, encodeLabels, resolveClasses, selectRows, upsamplingFactors, type ResolvedClasses } from '../../data/labels.js';
+import { readSplitCsv, splitByPatient, writeSplitCsv } from '../../data/split.js';
+import type { GenericCsvOptions } from '../../data/tables/generic.js';
+import type { CaseRecord, ClassStats, SkippedItem } from '../../core/types.js';
+import type { PreprocessingMode } from '../../core/preprocessing.js';
+import { MedtrainError } from '../../util/errors.js';
+import { exists } from '../../util/fs.js';
+import { Rng } from '../../util/rng.js';
+import type { Benchmark } from '../benchmark.js';
+import { RUN_FILES } from './store.js';
 
 /** A generic label table (a folder that is neither CheXpert nor ChestX-ray14). */
 export interface TableSpec extends Omit<GenericCsvOptions, 'policy' | 'root'> {

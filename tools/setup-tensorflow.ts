@@ -3,9 +3,9 @@
  * TensorFlow wheel on PyPI, so the native TensorFlow engine works where tfjs-node cannot download
  * libtensorflow. Optional; never part of `npm install`.
  */
-import { parseCli, runMain, usage } from '../../src/util/cli.js';
-import { MedtrainError } from '../../src/util/errors.js';
-import { createLogger } from '../../src/util/logger.js';
+import { parseCli, runMain, usage } from '../src/util/cli.js';
+import { MedtrainError } from '../src/util/errors.js';
+import { createLogger } from '../src/util/logger.js';
 import { TF_VERSIONS } from './tensorflow/common.js';
 import { setupTensorflow } from './tensorflow/index.js';
 

@@ -16,11 +16,11 @@
 import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { makePhantom, type PhantomSummary } from '../data/phantom.js';
-import { detectDataset } from '../data/tables/detect.js';
-import { MedtrainError } from '../util/errors.js';
-import { createLogger } from '../util/logger.js';
-import type { DatasetName } from './benchmark.js';
+import { makePhantom, type PhantomSummary } from '../../data/phantom.js';
+import { detectDataset } from '../../data/tables/detect.js';
+import { MedtrainError } from '../../util/errors.js';
+import { createLogger } from '../../util/logger.js';
+import type { DatasetName } from '../benchmark.js';
 
 const log = createLogger('train');
 

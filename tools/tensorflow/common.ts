@@ -7,7 +7,7 @@ import { spawnSync, type SpawnSyncOptions } from 'node:child_process';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { MedtrainError, type ErrorDetails } from '../../../src/util/errors.js';
+import { MedtrainError, type ErrorDetails } from '../../src/util/errors.js';
 
 /** The tfjs-node(-gpu) release whose addon is built (the same as @tensorflow/tfjs in package.json). */
 export const TFJS_NODE_VERSION = '4.22.0';
@@ -19,8 +19,8 @@ export const TFJS_NODE_VERSION = '4.22.0';
  */
 export const TF_VERSIONS = ['2.21.0', '2.20.0', '2.19.1', '2.18.1', '2.17.1', '2.16.2', '2.15.1'] as const;
 
-/** The medtrain checkout (two levels above this folder's parent). */
-export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+/** The medtrain checkout (the folder above tools/). */
+export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 export const PYTHON = process.env.MEDTRAIN_PYTHON ?? 'python3';
 

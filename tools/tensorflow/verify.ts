@@ -7,8 +7,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { spawnSync } from 'node:child_process';
-import { initBackend } from '../../../src/backend/index.js';
-import { Rng } from '../../../src/util/rng.js';
+import { initBackend } from '../../src/backend/index.js';
+import { Rng } from '../../src/util/rng.js';
 import { ROOT, SetupError, tail } from './common.js';
 
 export interface OpDiff {

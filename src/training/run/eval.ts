@@ -15,21 +15,21 @@
 import type * as tf from '@tensorflow/tfjs';
 import { promises as fsp } from 'node:fs';
 import { basename, extname, join, relative, resolve } from 'node:path';
-import { initBackend } from '../backend/engines.js';
-import { ImageDataGenerator } from '../data/generator.js';
-import { MASKED, type CaseRecord } from '../data/types.js';
-import { createLoss } from '../losses/index.js';
-import { chooseThresholds, evaluateMultiLabel, type EvaluationReport, type ThresholdMethod } from '../metrics/index.js';
-import { loadClassifier, type Classifier } from '../models/classifier.js';
-import { MedtrainError } from '../util/errors.js';
-import { writeFileAtomic, writeJsonAtomic } from '../util/fs.js';
-import { createLogger } from '../util/logger.js';
-import type { Benchmark } from './benchmark.js';
-import { toCsv } from './csv.js';
-import { benchmarkOf, type RunConfig } from './run-config.js';
-import { evalGenerator, loadRunData, type RunData, type SplitPart } from './run-data.js';
-import { loadWeightsInto, RUN_FILES, RunStore } from './run-store.js';
-import { evaluateSource, predictSource, type LossFn, type SourceLike } from './trainer.js';
+import { initBackend } from '../../backend/engines.js';
+import { ImageDataGenerator } from '../../data/generator.js';
+import { MASKED, type CaseRecord } from '../../core/types.js';
+import { createLoss } from '../../losses/index.js';
+import { chooseThresholds, evaluateMultiLabel, type EvaluationReport, type ThresholdMethod } from '../../metrics/index.js';
+import { loadClassifier, type Classifier } from '../../models/classifier.js';
+import { MedtrainError } from '../../util/errors.js';
+import { writeFileAtomic, writeJsonAtomic } from '../../util/fs.js';
+import { createLogger } from '../../util/logger.js';
+import type { Benchmark } from '../benchmark.js';
+import { toCsv } from '../../util/csv.js';
+import { benchmarkOf, type RunConfig } from './config.js';
+import { evalGenerator, loadRunData, type RunData, type SplitPart } from './data.js';
+import { loadWeightsInto, RUN_FILES, RunStore } from './store.js';
+import { evaluateSource, predictSource, type LossFn, type SourceLike } from '../trainer.js';
 
 const log = createLogger('evaluate');
 

@@ -11,13 +11,13 @@ import * as tf from '@tensorflow/tfjs';
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { classSetNames } from '../data/labels.js';
-import type { EngineInfo, EngineName, EngineRequest } from '../backend/engines.js';
-import type { Pooling } from '../models/backbone.js';
-import { MedtrainError } from '../util/errors.js';
-import { Benchmark, type BenchmarkJSON } from './benchmark.js';
+import { classSetNames } from '../../data/labels.js';
+import type { EngineInfo, EngineName, EngineRequest } from '../../backend/engines.js';
+import type { Pooling } from '../../models/backbone.js';
+import { MedtrainError } from '../../util/errors.js';
+import { Benchmark, type BenchmarkJSON } from '../benchmark.js';
 import type { DataLocation } from './default-data.js';
-import type { TableSpec } from './run-data.js';
+import type { TableSpec } from './data.js';
 
 export const RUN_FORMAT = 'medtrain-run/1';
 
@@ -79,14 +79,20 @@ export interface RunConfig extends Omit<BenchmarkJSON, 'engine' | 'classes'> {
 
 let packageVersion: string | null = null;
 
-/** medtrain's version, from the package.json two folders up (src/training or dist/training). */
+/** medtrain's version, from the nearest package.json named medtrain above this module (src/ or dist/). */
 export function medtrainVersion(): string {
   if (packageVersion === null) {
-    try {
-      const here = dirname(fileURLToPath(import.meta.url));
-      packageVersion = (JSON.parse(readFileSync(join(here, '..', '..', 'package.json'), 'utf8')) as { version: string }).version;
-    } catch {
-      packageVersion = 'unknown';
+    packageVersion = 'unknown';
+    for (let dir = dirname(fileURLToPath(import.meta.url)); dir !== dirname(dir); dir = dirname(dir)) {
+      try {
+        const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { name?: string; version?: string };
+        if (pkg.name === 'medtrain') {
+          packageVersion = pkg.version ?? 'unknown';
+          break;
+        }
+      } catch {
+        // no package.json here: look further up
+      }
     }
   }
   return packageVersion;

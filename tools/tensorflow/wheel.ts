@@ -6,8 +6,8 @@
  */
 import { existsSync, readdirSync, promises as fsp } from 'node:fs';
 import { join } from 'node:path';
-import { writeDirAtomic } from '../../../src/util/fs.js';
-import { createLogger } from '../../../src/util/logger.js';
+import { writeDirAtomic } from '../../src/util/fs.js';
+import { createLogger } from '../../src/util/logger.js';
 import { PYTHON, SetupError, run, runStep, tail } from './common.js';
 
 const log = createLogger('setup:tensorflow');

@@ -3,11 +3,11 @@
 #   - Mesa's lavapipe Vulkan driver from bookworm-backports, for the WebGPU engine without a GPU
 #     (bookworm's own Mesa 22 is refused by Dawn);
 #   - the Python packages the oracle tests compare with (test/oracle/requirements.txt);
-#   - then scripts/setup/install.sh: g++ and make, the npm packages (npm ci) and the native
+#   - then tools/install.sh: g++ and make, the npm packages (npm ci) and the native
 #     TensorFlow engine (tfjs-node built against the tensorflow-cpu wheel requirements.txt installs).
 # Run as root (or with sudo available). Safe to run again.
 set -euo pipefail
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/.."
 
 SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
@@ -32,4 +32,4 @@ if [ -f test/oracle/requirements.txt ]; then
 fi
 
 # npm ci and the native TensorFlow engine, which the tests need (CI runs suites on it).
-MEDTRAIN_REQUIRE_TENSORFLOW=1 bash scripts/setup/install.sh
+MEDTRAIN_REQUIRE_TENSORFLOW=1 bash tools/install.sh

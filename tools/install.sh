@@ -7,7 +7,7 @@
 #     medtrain still works: `auto` then trains on WASM, about 3 times slower.
 # Safe to run again.
 set -euo pipefail
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/.."
 
 if ! command -v g++ >/dev/null 2>&1 || ! command -v make >/dev/null 2>&1; then
   if command -v apt-get >/dev/null 2>&1; then
