@@ -16,8 +16,8 @@
  */
 import { MedtrainError } from '../util/errors.js';
 import type { Rng } from '../util/rng.js';
-import { confusionAt, ranking, type Confusion } from './curves.js';
-import { groupIndex, weightedGroups, scoreGroups, type GroupIndex, type Numbers, type ScoreGroups } from './groups.js';
+import { confusionAt, ranking } from './curves.js';
+import { groupIndex, weightedGroups, scoreGroups, type GroupIndex } from './groups.js';
 import {
   checkMatrix,
   exclusionReason,
@@ -30,6 +30,7 @@ import {
   THRESHOLD_KEYS,
 } from './report.js';
 import { fbetaKey } from './scores.js';
+import type { Confusion, Numbers, ScoreGroups } from './types.js';
 
 export interface BootstrapOptions extends ReportOptions {
   /** The seeded generator (src/util/rng.ts); the same seed gives the same intervals. */

@@ -16,15 +16,7 @@
  * Groups of zero weight (a bootstrap replicate that drew none of those cases) are skipped, as
  * scikit-learn drops zero-weight samples.
  */
-import type { ScoreGroups } from './groups.js';
-
-export interface Ranking {
-  auroc: number | null;
-  /** Average precision (step). */
-  ap: number | null;
-  /** Trapezoidal AUPRC. */
-  auprc: number | null;
-}
+import type { Confusion, Ranking, ScoreGroups } from './types.js';
 
 /**
  * AUROC, average precision and AUPRC in one pass over the groups.
@@ -183,13 +175,6 @@ export function precisionRecallCurve(g: ScoreGroups): PrCurve {
 }
 
 /** Confusion counts when a case is called positive at score >= threshold. */
-export interface Confusion {
-  tp: number;
-  fp: number;
-  tn: number;
-  fn: number;
-}
-
 export function confusionAt(g: ScoreGroups, threshold: number): Confusion {
   // Groups are in decreasing score: count those with score >= threshold.
   const t = g.thresholds;

@@ -17,7 +17,8 @@
  * (only when both components are constant, e.g. a perfect model against a constant one) z = ±Infinity, p = 0.
  */
 import { MedtrainError } from '../util/errors.js';
-import { groupIndex, scoreGroups, type ColumnView, type GroupIndex, type Numbers } from './groups.js';
+import { groupIndex, scoreGroups, type GroupIndex } from './groups.js';
+import type { ColumnView, Numbers } from './types.js';
 
 export interface DelongAuc {
   auc: number | null;

@@ -14,7 +14,7 @@
  * An undefined value is null (a class without positives in validation), never 0.
  */
 import { evaluateMultiLabel, type EvaluationReport, type ReportOptions } from './report.js';
-import type { Numbers } from './groups.js';
+import type { Numbers } from './types.js';
 
 export type HistoryRecord = Record<string, number | null>;
 

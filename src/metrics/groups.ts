@@ -5,76 +5,38 @@
  * AUPRC, the ROC and PR curves, operating thresholds and confusion counts at any threshold are all
  * read off these groups (curves.ts), so each class is sorted once.
  *
- * Sorting is an LSD radix sort on the scores' IEEE-754 bits (O(n)); two paths:
+ * Sorting is an LSD radix sort on the scores' sortable keys (radix.ts); two paths:
  * - packed: every score is exactly a float32 (model outputs are) and the span of the sortable keys
  *   fits 31 bits: one Uint32 array holds (key − min) << 1 | label, so a single keys-only sort carries
  *   the labels (ties stay together; their order by label does not matter);
  * - general: any float64 scores (64-bit keys, passes whose digit is constant are skipped), positives
  *   and negatives sorted apart and merged.
+ * `sortColumn` is the sweep and sort both paths share; a column's summary (column-summary.ts) walks
+ * its packed keys without building the groups.
  *
  * Labels: 1 positive, 0 negative, MASKED (-1) or any negative value or NaN = not labelled (skipped).
  * A label strictly between 0 and 1 (a smoothed label) or above 1 is read as positive when >= 0.5 and
  * counted in `nonBinary`, so a caller can say how many there were.
+ *
+ * For re-counting with a weight per row (the bootstrap, the DeLong test), `groupIndex` maps each
+ * labelled row to its group and `weightedGroups` re-counts the groups from it.
  */
 import { MedtrainError } from '../util/errors.js';
-import { ranking, type Confusion, type Ranking } from './curves.js';
-
-/** Cases of one class grouped by distinct score, in decreasing score order. */
-export interface ScoreGroups {
-  /** Distinct scores, decreasing. */
-  thresholds: Float64Array;
-  /** Positives (or their total weight) per group. */
-  pos: Float64Array;
-  /** Negatives (or their total weight) per group. */
-  neg: Float64Array;
-  /** Total positives (weight). */
-  positives: number;
-  /** Total negatives (weight). */
-  negatives: number;
-}
-
-/** Where a class's values sit in a flat array: element i is at offset + i * stride. */
-export interface ColumnView {
-  offset: number;
-  stride: number;
-  /** Number of elements (rows). */
-  length: number;
-}
-
-export type Numbers = ArrayLike<number>;
-
-export interface ColumnCounts {
-  /** Labelled cases and, of them, positives (also when NaN scores leave the groups empty). */
-  labelled: number;
-  labelledPositives: number;
-  /** Labels that were neither 0, 1 nor masked (read as positive when >= 0.5). */
-  nonBinary: number;
-  /** Scores that were NaN: the class cannot be ranked (groups are empty then). */
-  nanScores: number;
-}
+import { key32, key64, radixSort32, radixSort64, scoreOfKey64 } from './radix.js';
+import type { ColumnCounts, ColumnView, Numbers, ScoreGroups } from './types.js';
 
 export interface GroupResult extends ScoreGroups, ColumnCounts {}
 
-const f64 = new Float64Array(1);
-const u64 = new Uint32Array(f64.buffer);
+// float32 → its bits.
 const f32 = new Float32Array(1);
 const u32 = new Uint32Array(f32.buffer);
-// Index of the high 32-bit word of a float64 (little-endian on every platform Node supports).
-const HI = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1 ? 1 : 0;
-const LO = 1 - HI;
-
-/** Sortable unsigned key of a float32's bits: order of keys = order of values (-0 read as +0). */
-function key32(bits: number): number {
-  if (bits === 0x80000000) return 0x80000000; // -0 → +0
-  return bits & 0x80000000 ? ~bits >>> 0 : (bits | 0x80000000) >>> 0;
-}
 
 /** What the sweep over a column found, and where its sort left the result. */
-interface SortedColumn {
+export interface SortedColumn {
   counts: ColumnCounts;
   /** Labelled cases with score >= the threshold asked for, and positives among them. */
   atThreshold: { predicted: number; tp: number };
-  /** Packed path: sorted keys in scratch (key − minKey) << 1 | label; general path: the groups. */
+  /** Packed path: sorted keys (key − minKey) << 1 | label, in scratch (valid until the next call); general path: the groups. */
   packed: { sorted: Uint32Array; m: number; minKey: number } | null;
   groups: ScoreGroups | null;
 }
@@ -84,7 +46,7 @@ interface SortedColumn {
  * and, betting on the common case (float32 scores >= 0, such as probabilities), writes the packed
  * keys bits << 1 | label and their range at once.
  */
-function sortColumn(scores: Numbers, labels: Numbers, view: ColumnView | undefined, threshold: number): SortedColumn {
+export function sortColumn(scores: Numbers, labels: Numbers, view: ColumnView | undefined, threshold: number): SortedColumn {
   const v = view ?? { offset: 0, stride: 1, length: scores.length };
   checkView(scores, labels, v);
   const { offset, stride, length: n } = v;
@@ -150,35 +112,6 @@ export function scoreGroups(scores: Numbers, labels: Numbers, view?: ColumnView)
   return { ...groups, ...c.counts };
 }
 
-export interface ColumnSummary extends ColumnCounts {
-  /** Confusion counts at the threshold (a case is positive when score >= threshold). */
-  confusion: Confusion;
-  ranking: Ranking;
-}
-
-/**
- * Ranking metrics and the confusion counts at `threshold` of one column, in one sort and one walk
- * over the sorted keys without building the groups: what a per-class report needs.
- */
-export function columnSummary(scores: Numbers, labels: Numbers, view: ColumnView | undefined, threshold: number): ColumnSummary {
-  const c = sortColumn(scores, labels, view, threshold);
-  const { labelled, labelledPositives, nanScores } = c.counts;
-  const P = nanScores ? 0 : labelledPositives;
-  const N = nanScores ? 0 : labelled - labelledPositives;
-  const confusion = nanScores
-    ? { tp: 0, fp: 0, tn: 0, fn: 0 }
-    : { tp: c.atThreshold.tp, fp: c.atThreshold.predicted - c.atThreshold.tp, fn: P - c.atThreshold.tp, tn: N - (c.atThreshold.predicted - c.atThreshold.tp) };
-  let rank: Ranking;
-  if (c.packed) {
-    const r = RANK_OUT;
-    walkPacked(c.packed.sorted, c.packed.m, c.packed.minKey, Infinity, r, 0);
-    rank = rankingOf(r, 0);
-  } else {
-    rank = ranking(c.groups!);
-  }
-  return { ...c.counts, confusion, ranking: rank };
-}
-
 /**
  * Float32 scores with negative values: pack (key − min) << 1 | label, when the keys span fewer than
  * 2^31 values (any realistic logits do); else null (the general path sorts them).
@@ -241,163 +174,6 @@ function scratch(n: number): void {
   labBuf = new Uint8Array(size);
 }
 
-const MAX_BITS = 14;
-const hist = new Int32Array(3 << MAX_BITS);
-const MASK = (1 << 11) - 1;
-const RADIX = 1 << 11;
-
-/**
- * LSD radix sort of uint32 keys in [lo, hi], ascending, on the digits of key − lo: as few passes
- * as the span needs (two of up to 14 bits when it fits 28 bits, as float32 scores within
- * [1.5e-5, 1] do; else three of up to 11 bits); a pass whose digit is the same for every key is skipped.
- * Sorts keys[0..n) using tmp; returns whichever of the two holds the result. Each loop is its own
- * small function: V8 compiles those much tighter than one loop with the pass count as a variable.
- */
-export function radixSort32(keys: Uint32Array, tmp: Uint32Array, n: number, lo: number, hi: number): Uint32Array {
-  const span = hi - lo;
-  const need = span === 0 ? 1 : 32 - Math.clz32(span);
-  const passes = need <= MAX_BITS ? 1 : need <= 2 * MAX_BITS ? 2 : 3;
-  const width = Math.ceil(need / passes);
-  const size = 1 << width;
-  hist.fill(0, 0, passes * size);
-  histogram(keys, n, lo, width, size, passes);
-  let src = keys;
-  let dst = tmp;
-  for (let q = 0; q < passes; q++) {
-    if (prefixOrSkip(q * size, size, n)) continue;
-    scatter(src, dst, n, lo, q * width, size - 1, q * size);
-    const t = src;
-    src = dst;
-    dst = t;
-  }
-  return src;
-}
-
-/** Counts of every pass's digit of key − lo, in one read (hist[q * size + digit]). */
-function histogram(keys: Uint32Array, n: number, lo: number, width: number, size: number, passes: number): void {
-  const mask = size - 1;
-  if (passes === 1) {
-    for (let i = 0; i < n; i++) hist[(keys[i]! - lo) & mask]!++;
-  } else if (passes === 2) {
-    for (let i = 0; i < n; i++) {
-      const d = (keys[i]! - lo) >>> 0;
-      hist[d & mask]!++;
-      hist[size + (d >>> width)]!++;
-    }
-  } else {
-    for (let i = 0; i < n; i++) {
-      const d = (keys[i]! - lo) >>> 0;
-      hist[d & mask]!++;
-      hist[size + ((d >>> width) & mask)]!++;
-      hist[2 * size + (d >>> (2 * width))]!++;
-    }
-  }
-}
-
-/** One counting pass: src[i] to dst at the next slot of its digit ((key − lo) >>> shift) & mask. */
-function scatter(src: Uint32Array, dst: Uint32Array, n: number, lo: number, shift: number, mask: number, off: number): void {
-  for (let i = 0; i < n; i++) {
-    const x = src[i]!;
-    dst[hist[off + (((x - lo) >>> shift) & mask)]!++] = x;
-  }
-}
-
-/** Turn hist[off..off+size) into start offsets; true when one bucket holds everything (skip the pass). */
-function prefixOrSkip(off: number, size: number, n: number): boolean {
-  let sum = 0;
-  for (let b = 0; b < size; b++) {
-    const c = hist[off + b]!;
-    if (c === n) return true;
-    hist[off + b] = sum;
-    sum += c;
-  }
-  return false;
-}
-
-/** Fields `walkPacked` writes per column (NaN where a figure is undefined). */
-export const WALK_FIELDS = 6;
-const RANK_OUT = new Float64Array(WALK_FIELDS);
-
-/**
- * The ranking walk over one column's sorted packed keys ((key − minKey) << 1 | label, ascending),
- * from the highest score down, a group of equal scores at a time: the sums of `ranking`
- * (curves.ts) without building the groups. Writes to out[o..o+6): AUROC, average precision,
- * AUPRC, positives, and the positives and cases at or above `thrKey` (a key from `thresholdKey`).
- */
-export function walkPacked(sorted: Uint32Array, m: number, minKey: number, thrKey: number, out: Float64Array, o: number): void {
-  let tps = 0;
-  let fps = 0;
-  let area = 0;
-  let ap = 0;
-  let pr = 0;
-  let tpAt = -1;
-  let atCount = 0;
-  let i = m - 1;
-  while (i >= 0) {
-    const x = sorted[i]!;
-    const s = x >>> 1;
-    let tp = x & 1;
-    let j = i - 1;
-    while (j >= 0 && sorted[j]! >>> 1 === s) {
-      tp += sorted[j]! & 1;
-      j--;
-    }
-    const fp = i - j - tp;
-    if (tpAt < 0 && s + minKey < thrKey) {
-      tpAt = tps;
-      atCount = tps + fps;
-    }
-    area += fp * (tps + tp * 0.5);
-    if (tp > 0) {
-      const before = tps + fps;
-      const prevP = before > 0 ? tps / before : 1;
-      tps += tp;
-      fps += fp;
-      const p = tps / (tps + fps);
-      ap += tp * p;
-      pr += tp * (p + prevP) * 0.5;
-    } else {
-      fps += fp;
-    }
-    i = j;
-  }
-  if (tpAt < 0) {
-    tpAt = tps;
-    atCount = m;
-  }
-  const P = tps;
-  const N = fps;
-  out[o] = P > 0 && N > 0 ? area / P / N : NaN;
-  out[o + 1] = P > 0 ? Math.max(0, ap / P) : NaN;
-  out[o + 2] = P > 0 ? pr / P : NaN;
-  out[o + 3] = P;
-  out[o + 4] = tpAt;
-  out[o + 5] = atCount;
-}
-
-/** The ranking figures `walkPacked` wrote at out[o..], NaN read as undefined (null). */
-export function rankingOf(out: Float64Array, o: number): Ranking {
-  const v = (x: number) => (x === x ? x : null);
-  return { auroc: v(out[o]!), ap: v(out[o + 1]!), auprc: v(out[o + 2]!) };
-}
-
-/**
- * The sortable key (key32) of the smallest float32 >= t, so that for float32 scores
- * score >= t exactly when key(score) >= thresholdKey(t). NaN: Infinity (no score reaches it).
- */
-export function thresholdKey(t: number): number {
-  if (t !== t) return Infinity;
-  let f = Math.fround(t);
-  if (f < t) {
-    f32[0] = f;
-    const b = u32[0]!;
-    u32[0] = f === 0 ? 1 : f > 0 ? b + 1 : b - 1;
-    f = f32[0]!;
-  }
-  f32[0] = f;
-  return key32(u32[0]!);
-}
-
 /** Packed path: walk the sorted keys from the highest down, one group per distinct score. */
 function groupsPacked(sorted: Uint32Array, m: number, minKey: number): ScoreGroups {
   const bitsOut = groupBits; // float32 bits of each group's score
@@ -437,86 +213,6 @@ function groupsPacked(sorted: Uint32Array, m: number, minKey: number): ScoreGrou
 
 function allocGroups(g: number): ScoreGroups {
   return { thresholds: new Float64Array(g), pos: new Float64Array(g), neg: new Float64Array(g), positives: 0, negatives: 0 };
-}
-
-/** Sortable 64-bit key of a float64 as two uint32 words. */
-function key64(s: number, out: Uint32Array, i: number, outLo: Uint32Array): void {
-  f64[0] = s === 0 ? 0 : s; // -0 → +0
-  let hi = u64[HI]!;
-  let lo = u64[LO]!;
-  if (hi & 0x80000000) {
-    hi = ~hi >>> 0;
-    lo = ~lo >>> 0;
-  } else {
-    hi = (hi | 0x80000000) >>> 0;
-  }
-  out[i] = hi;
-  outLo[i] = lo;
-}
-
-function scoreOfKey64(hi: number, lo: number): number {
-  if (hi & 0x80000000) {
-    u64[HI] = hi & 0x7fffffff;
-    u64[LO] = lo;
-  } else {
-    u64[HI] = ~hi >>> 0;
-    u64[LO] = ~lo >>> 0;
-  }
-  return f64[0]!;
-}
-
-const hist64 = new Int32Array(RADIX * 6);
-
-/**
- * LSD radix sort of 64-bit keys held as (hi, lo) uint32 pairs in [start, start+n) of the scratch
- * arrays, 11-bit digits over 66 bits (6 passes; constant digits skipped). Result in hiOut/loOut.
- */
-function radixSort64(hi: Uint32Array, lo: Uint32Array, hiTmp: Uint32Array, loTmp: Uint32Array, n: number): [Uint32Array, Uint32Array] {
-  hist64.fill(0);
-  for (let i = 0; i < n; i++) {
-    const h = hi[i]!;
-    const l = lo[i]!;
-    hist64[l & MASK]!++;
-    hist64[RADIX + ((l >>> 11) & MASK)]!++;
-    hist64[2 * RADIX + ((l >>> 22) | ((h & 1) << 10))]!++;
-    hist64[3 * RADIX + ((h >>> 1) & MASK)]!++;
-    hist64[4 * RADIX + ((h >>> 12) & MASK)]!++;
-    hist64[5 * RADIX + (h >>> 23)]!++;
-  }
-  let sh = hi;
-  let sl = lo;
-  let dh = hiTmp;
-  let dl = loTmp;
-  for (let q = 0; q < 6; q++) {
-    const off = q * RADIX;
-    let sum = 0;
-    let skip = false;
-    for (let b = 0; b < RADIX; b++) {
-      const c = hist64[off + b]!;
-      if (c === n) {
-        skip = true;
-        break;
-      }
-      hist64[off + b] = sum;
-      sum += c;
-    }
-    if (skip) continue;
-    for (let i = 0; i < n; i++) {
-      const h = sh[i]!;
-      const l = sl[i]!;
-      const d = q === 0 ? l & MASK : q === 1 ? (l >>> 11) & MASK : q === 2 ? (l >>> 22) | ((h & 1) << 10) : q === 3 ? (h >>> 1) & MASK : q === 4 ? (h >>> 12) & MASK : h >>> 23;
-      const at = hist64[off + d]++;
-      dh[at] = h;
-      dl[at] = l;
-    }
-    let t = sh;
-    sh = dh;
-    dh = t;
-    t = sl;
-    sl = dl;
-    dl = t;
-  }
-  return [sh, sl];
 }
 
 function groupsGeneral(scores: Numbers, labels: Numbers, v: ColumnView, m: number, np: number): ScoreGroups {

@@ -3,9 +3,12 @@
  * thresholds, multi-label reports, bootstrap intervals, the DeLong test, epoch-end evaluation, and
  * evaluation of prediction files.
  */
-export { scoreGroups, columnSummary, groupIndex, weightedGroups, type ScoreGroups, type GroupResult, type ColumnCounts, type ColumnSummary, type GroupIndex, type ColumnView, type Numbers } from './groups.js';
-export { summarizeColumns, startMetricsHelper, PARALLEL_MIN_ELEMENTS } from './columns.js';
-export { ranking, auroc, averagePrecision, auprc, rocCurve, precisionRecallCurve, confusionAt, type Ranking, type RocCurve, type PrCurve, type Confusion } from './curves.js';
+export type { ScoreGroups, ColumnCounts, ColumnView, Numbers, Ranking, Confusion } from './types.js';
+export { scoreGroups, groupIndex, weightedGroups, type GroupResult, type GroupIndex } from './groups.js';
+export { columnSummary, type ColumnSummary } from './column-summary.js';
+export { summarizeColumns, PARALLEL_MIN_ELEMENTS } from './columns.js';
+export { startMetricsHelper } from './columns-helper.js';
+export { ranking, auroc, averagePrecision, auprc, rocCurve, precisionRecallCurve, confusionAt, type RocCurve, type PrCurve } from './curves.js';
 export { thresholdScores, fbetaScore, type ThresholdScores, type ZeroDivision } from './scores.js';
 export { chooseThreshold, chooseThresholds, parseThresholdMethod, describeThresholdMethod, type ThresholdMethod, type ChosenThresholds } from './thresholds.js';
 export {

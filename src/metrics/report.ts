@@ -22,10 +22,10 @@
  */
 import { MedtrainError } from '../util/errors.js';
 import { createLogger } from '../util/logger.js';
-import type { Confusion, Ranking } from './curves.js';
+import { columnSummary } from './column-summary.js';
 import { summarizeColumns } from './columns.js';
-import { columnSummary, type Numbers } from './groups.js';
 import { fbetaKey, thresholdScores, type ZeroDivision } from './scores.js';
+import type { Confusion, Numbers, Ranking } from './types.js';
 
 const log = createLogger('metrics');
 

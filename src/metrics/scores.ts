@@ -9,7 +9,7 @@
  * default, so a class without positives never drags a mean recall down), 0 (sklearn's default
  * "warn") or 1.
  */
-import type { Confusion } from './curves.js';
+import type { Confusion } from './types.js';
 
 export type ZeroDivision = 0 | 1 | null;
 

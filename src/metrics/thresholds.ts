@@ -15,8 +15,9 @@
  * and negatives; F-beta needs positives) gets null; `chooseThresholds` falls back then.
  */
 import { MedtrainError } from '../util/errors.js';
-import { scoreGroups, type Numbers, type ScoreGroups } from './groups.js';
+import { scoreGroups } from './groups.js';
 import { checkMatrix } from './report.js';
+import type { Numbers, ScoreGroups } from './types.js';
 
 export type ThresholdMethod = 'youden' | 'balanced' | 'f1' | { fbeta: number } | number;
 

@@ -1,7 +1,9 @@
 import { availableParallelism } from 'node:os';
 import { afterEach, describe, expect, it } from 'vitest';
 import { PARALLEL_MIN_ELEMENTS, columnSummary, startMetricsHelper, summarizeColumns, type ColumnSummary } from '../../src/metrics/index.js';
-import { thresholdKey } from '../../src/metrics/groups.js';
+import { helperJobsDone } from '../../src/metrics/columns-helper.js';
+import { thresholdKey } from '../../src/metrics/radix.js';
+import { addLogSink } from '../../src/util/logger.js';
 import { Rng } from '../../src/util/rng.js';
 
 type Labels = Uint8Array | Int8Array | Float32Array | Float64Array | number[];
@@ -151,5 +153,52 @@ describe('summarizeColumns on two threads', () => {
         expectSame(two.slice(0, 3), reference(scores, l, C, thresholds).slice(0, 3), `${rows} x ${C}, ${what}, against columnSummary`);
       }
     }
+  });
+
+  it('hands a matrix to the helper exactly when it has PARALLEL_MIN_ELEMENTS elements and MEDTRAIN_METRICS_THREADS allows it', async () => {
+    delete process.env.MEDTRAIN_METRICS_THREADS;
+    const ready = await startMetricsHelper();
+    expect(ready).toBe(availableParallelism() >= 2);
+    const helped = ready ? 1 : 0;
+    const C = 8;
+    const rows = PARALLEL_MIN_ELEMENTS / C; // exactly the threshold
+    expect(Number.isInteger(rows)).toBe(true);
+    const { scores, labels } = makeMatrix(new Rng('columns-helper'), rows, C);
+    const thresholds = THRESHOLDS.slice(0, C);
+    const want = reference(scores, labels, C, thresholds);
+    const run = (what: string, jobs: number) => {
+      const before = helperJobsDone();
+      expectSame(summarizeColumns(scores, labels, C, thresholds), want, what);
+      expect(helperJobsDone() - before, `${what}: jobs the helper did`).toBe(jobs);
+    };
+
+    run('default', helped);
+    process.env.MEDTRAIN_METRICS_THREADS = '1';
+    expect(await startMetricsHelper()).toBe(false);
+    run('MEDTRAIN_METRICS_THREADS=1', 0);
+    process.env.MEDTRAIN_METRICS_THREADS = '2';
+    run('MEDTRAIN_METRICS_THREADS=2', helped);
+    process.env.MEDTRAIN_METRICS_THREADS = 'two';
+    const warnings: string[] = [];
+    const stop = addLogSink({
+      write: (level, _scope, message) => {
+        if (level === 'warn') warnings.push(message);
+      },
+    });
+    try {
+      run('MEDTRAIN_METRICS_THREADS=two (the default, with a warning)', helped);
+    } finally {
+      stop();
+    }
+    expect(warnings.some((w) => w.includes('MEDTRAIN_METRICS_THREADS=two'))).toBe(true);
+
+    // One row fewer: below PARALLEL_MIN_ELEMENTS, this thread does it all.
+    delete process.env.MEDTRAIN_METRICS_THREADS;
+    const n = (rows - 1) * C;
+    const before = helperJobsDone();
+    expectSame(summarizeColumns(scores.subarray(0, n), labels.subarray(0, n), C, thresholds), reference(scores.subarray(0, n), labels.subarray(0, n), C, thresholds), 'below the threshold');
+    expect(helperJobsDone() - before, 'below the threshold: jobs the helper did').toBe(0);
+    // The helper is still up: none of the calls above let it down.
+    expect(await startMetricsHelper()).toBe(ready);
   });
 });
