@@ -23,7 +23,7 @@ import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import { parseArgs } from 'node:util';
 import { ImageDataGenerator } from '../src/data/generator.js';
-import { jpegDecoder } from '../src/data/image.js';
+import { jpegDecoder } from '../src/data/image/decode.js';
 import { CHEXPERT_CLASSES, readChexpert } from '../src/data/tables/chexpert.js';
 import type { CaseRecord } from '../src/core/types.js';
 import { Rng } from '../src/util/rng.js';

@@ -12,7 +12,7 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { evaluateMultiLabel } from '../src/metrics/index.js';
-import { Benchmark } from '../src/training/benchmark.js';
+import { Benchmark } from '../src/training/benchmark/benchmark.js';
 import { Experiment } from '../src/training/experiment.js';
 import { benchmarkOf, type RunConfig } from '../src/training/run/config.js';
 import { loadRunData } from '../src/training/run/data.js';

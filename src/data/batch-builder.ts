@@ -10,7 +10,8 @@ import { threadId } from 'node:worker_threads';
 import { preprocessInPlace, type PreprocessingMode } from '../core/preprocessing.js';
 import { Rng } from '../util/rng.js';
 import { drawTransform, renderSample, type AugmentConfig } from './augment.js';
-import { decodeImage, ImageDecodeError, prepareImage, type ImageSettings, type PreparedImage } from './image.js';
+import { decodeImage, ImageDecodeError } from './image/decode.js';
+import { prepareImage, type ImageSettings, type PreparedImage } from './image/prepare.js';
 
 export interface PipelineSettings {
   image: ImageSettings;

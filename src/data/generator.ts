@@ -6,8 +6,8 @@
  *   Rng(seed).fork(`order/${e}`), each sample's augmentation from its own seed
  *   `${seed}/aug/${e}/${position}`, so a resumed run sees exactly what an uninterrupted one would,
  *   and the worker pool gives exactly the batches of the single-threaded path.
- * - Training: seeded shuffle per epoch, per-class upsampling (copies of positive rows appended, as
- *   `_Upsampled`), class-balanced sampling, drop-last, augmentation.
+ * - Training: the epoch plan of sampling.ts (seeded shuffle per epoch, per-class upsampling,
+ *   class-balanced sampling, drop-last), then augmentation.
  *   Evaluation (`mode: 'eval'`): none of those; every row once, in order.
  * - Decoding, transforms and augmentation run in a pool of worker threads with prefetch; an
  *   optional on-disk cache keeps prepared (resized, transformed) images keyed by those settings.
@@ -17,16 +17,16 @@
 import { promises as fsp } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
-import * as tf from '@tensorflow/tfjs';
 import { PREPROCESSING_MODES, type PreprocessingMode } from '../core/preprocessing.js';
 import { MedtrainError } from '../util/errors.js';
 import { createLogger } from '../util/logger.js';
-import { Rng } from '../util/rng.js';
 import { augmentName, parseAugment, type AugmentConfig } from './augment.js';
 import { buildBatch, cacheEntryName, cacheFolderName, type BatchPixels, type PipelineSettings, type SampleTask } from './batch-builder.js';
-import { DEFAULT_IMAGE_SETTINGS, parseTransforms, type CropMode, type FitMode, type ImageSettings, type IntensityTransform, type WindowSpec } from './image.js';
+import { parseTransforms, type IntensityTransform, type WindowSpec } from './image/intensity.js';
+import { DEFAULT_IMAGE_SETTINGS, type CropMode, type FitMode, type ImageSettings } from './image/prepare.js';
 import { WorkerPool } from './pool.js';
-import { isPositive, MASKED, type BadInputPolicy, type Batch, type CaseRecord, type SkippedItem } from '../core/types.js';
+import { batchCount, epochOrder, epochRows, resolveUpsample, rowLabels, type SamplingOptions } from './sampling.js';
+import type { BadInputPolicy, Batch, CaseRecord, SkippedItem } from '../core/types.js';
 
 const log = createLogger('data');
 
@@ -82,13 +82,6 @@ export interface DataThroughput {
   cropFallbacks: number;
 }
 
-export interface BatchTensors {
-  x: tf.Tensor4D;
-  y: tf.Tensor2D;
-  /** 1 where the label is known, 0 where MASKED (only when asked for). */
-  mask?: tf.Tensor2D;
-}
-
 interface Built {
   batch: Batch;
   cacheHits: number;
@@ -112,6 +105,7 @@ export class ImageDataGenerator {
   /** Images left out (missing, corrupt, ...), each once, with the table row that named it. */
   readonly skipped: SkippedItem[] = [];
   private readonly upsample: number[] | null;
+  private readonly sampling: SamplingOptions;
   private readonly checkFiles: boolean;
   private readonly cacheRoot: string | null;
   private cacheKeys: (string | undefined)[] | null = null;
@@ -149,7 +143,8 @@ export class ImageDataGenerator {
     const cores = availableParallelism();
     this.workers = opts.workers ?? Math.max(1, Math.min(8, cores - 1));
     this.prefetch = Math.max(1, opts.prefetch ?? Math.max(2, 2 * this.workers));
-    this.upsample = train && opts.upsample ? this.resolveUpsample(opts.upsample, opts.classNames) : null;
+    this.upsample = train && opts.upsample ? resolveUpsample(opts.upsample, this.numClasses, opts.classNames) : null;
+    this.sampling = { numClasses: this.numClasses, seed: this.seed, shuffle: this.shuffle, balanced: this.balanced, upsample: this.upsample };
     const crop: CropMode = opts.crop === true ? 'lung' : opts.crop === false || opts.crop === undefined ? 'none' : opts.crop;
     const image: ImageSettings = {
       ...DEFAULT_IMAGE_SETTINGS,
@@ -176,22 +171,6 @@ export class ImageDataGenerator {
     const g = new ImageDataGenerator(records, labels, opts);
     await g.prepare();
     return g;
-  }
-
-  private resolveUpsample(spec: Readonly<Record<string, number>> | readonly number[], names?: readonly string[]): number[] {
-    const f = Array<number>(this.numClasses).fill(1);
-    const entries: [number, number][] = Array.isArray(spec)
-      ? (spec as readonly number[]).map((v, i) => [i, v])
-      : Object.entries(spec).map(([name, v]) => {
-          const i = names ? names.findIndex((n) => n.toLowerCase() === name.toLowerCase()) : -1;
-          if (i < 0) throw new MedtrainError('upsampling names an unknown class', { code: 'bad-option', value: name, hint: names ? `classes: ${names.join(', ')}` : 'pass classNames with upsampling by name' });
-          return [i, v as number];
-        });
-    for (const [i, v] of entries) {
-      if (i >= this.numClasses || !(v >= 1)) throw new MedtrainError('upsampling factors must be >= 1, one per class', { code: 'bad-option', value: v });
-      f[i] = v;
-    }
-    return f;
   }
 
   /** Check files (and read their identity for the cache); idempotent. */
@@ -249,24 +228,7 @@ export class ImageDataGenerator {
 
   /** Rows an epoch draws from: the usable records plus upsampled copies (record indices). */
   private baseRows(): Int32Array {
-    if (this.base) return this.base;
-    const rows = Array.from(this.usable);
-    if (this.upsample) {
-      const C = this.numClasses;
-      const rng = new Rng(this.seed).fork('upsample');
-      for (let c = 0; c < C; c++) {
-        const f = this.upsample[c]!;
-        if (f <= 1) continue;
-        const pos = Array.from(this.usable).filter((r) => {
-          const y = this.labels[r * C + c]!;
-          return isPositive(y);
-        });
-        for (let k = 1; k < Math.floor(f); k++) rows.push(...pos);
-        const extra = Math.round((f - Math.floor(f)) * pos.length);
-        if (extra > 0) rows.push(...rng.shuffle([...pos]).slice(0, extra).sort((a, b) => a - b));
-      }
-    }
-    this.base = Int32Array.from(rows);
+    this.base ??= epochRows(this.usable, this.labels, this.sampling);
     return this.base;
   }
 
@@ -276,49 +238,17 @@ export class ImageDataGenerator {
   }
 
   get numBatches(): number {
-    const n = this.size;
-    return this.dropLast ? Math.floor(n / this.batchSize) : Math.ceil(n / this.batchSize);
+    return batchCount(this.size, this.batchSize, this.dropLast);
   }
 
   /** Encoded labels of the rows an epoch draws from (after upsampling): what class weights are computed on. */
   epochLabels(): Float32Array {
-    const rows = this.baseRows();
-    const C = this.numClasses;
-    const out = new Float32Array(rows.length * C);
-    rows.forEach((r, i) => out.set(this.labels.subarray(r * C, (r + 1) * C), i * C));
-    return out;
+    return rowLabels(this.baseRows(), this.labels, this.numClasses);
   }
 
   /** Record indices of epoch e, in batch order. Depends only on (seed, e). */
   epochOrder(e: number): Int32Array {
-    const rows = this.baseRows();
-    if (this.balanced) return this.balancedOrder(rows, new Rng(this.seed).fork(`order/${e}`));
-    if (!this.shuffle) return Int32Array.from(rows);
-    const perm = new Rng(this.seed).fork(`order/${e}`).permutation(rows.length);
-    return perm.map((p) => rows[p]!);
-  }
-
-  private balancedOrder(rows: Int32Array, rng: Rng): Int32Array {
-    const C = this.numClasses;
-    const byClass: number[][] = Array.from({ length: C + 1 }, () => []);
-    for (const r of rows) {
-      let any = false;
-      for (let c = 0; c < C; c++) {
-        const y = this.labels[r * C + c]!;
-        if (isPositive(y)) {
-          byClass[c]!.push(r);
-          any = true;
-        }
-      }
-      if (!any) byClass[C]!.push(r);
-    }
-    const pools = byClass.filter((p) => p.length > 0);
-    const out = new Int32Array(rows.length);
-    for (let i = 0; i < out.length; i++) {
-      const p = pools[rng.int(pools.length)]!;
-      out[i] = p[rng.int(p.length)]!;
-    }
-    return out;
+    return epochOrder(this.baseRows(), this.labels, e, this.sampling);
   }
 
   private ensurePool(): WorkerPool | null {
@@ -400,11 +330,6 @@ export class ImageDataGenerator {
     return { batch, cacheHits: px.cacheHits, cropFallbacks: px.cropFallbacks };
   }
 
-  /** Tensors for a batch ({x: [B, D, D, 3], y: [B, C]}, and the label mask if asked); the caller disposes them. */
-  toTensors(batch: Batch, opts: { mask?: boolean } = {}): BatchTensors {
-    return batchToTensors(batch, opts);
-  }
-
   /** Images/s of the last epoch and of all epochs so far. */
   throughput(): { lastEpoch: DataThroughput; total: DataThroughput } {
     return { lastEpoch: { ...this.last }, total: { ...this.total } };
@@ -440,14 +365,4 @@ export class ImageDataGenerator {
     this.pool = null;
     await p?.close();
   }
-}
-
-/** Tensors for a batch; the caller disposes them. */
-export function batchToTensors(batch: Batch, opts: { mask?: boolean } = {}): BatchTensors {
-  const x = tf.tensor4d(batch.x, [batch.size, batch.dim, batch.dim, 3], 'float32');
-  const y = tf.tensor2d(batch.y, [batch.size, batch.numClasses], 'float32');
-  if (!opts.mask) return { x, y };
-  const m = new Float32Array(batch.y.length);
-  for (let i = 0; i < m.length; i++) m[i] = batch.y[i] === MASKED ? 0 : 1;
-  return { x, y, mask: tf.tensor2d(m, [batch.size, batch.numClasses], 'float32') };
 }

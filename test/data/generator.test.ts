@@ -4,7 +4,8 @@ import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../src/backend/index.js';
 import { ImageDataGenerator, type GeneratorOptions } from '../../src/data/generator.js';
-import type { DataSource } from '../../src/training/trainer.js';
+import { batchToTensors } from '../../src/training/batch-tensors.js';
+import type { DataSource } from '../../src/training/sources.js';
 import { MASKED, type Batch, type CaseRecord } from '../../src/core/types.js';
 import { MedtrainError } from '../../src/util/errors.js';
 import { Rng } from '../../src/util/rng.js';
@@ -182,7 +183,7 @@ describe('ImageDataGenerator', () => {
     const before = tf.memory().numTensors;
     let seen = 0;
     for await (const b of g.epoch(0)) {
-      const t = g.toTensors(b, { mask: true });
+      const t = batchToTensors(b, { mask: true });
       expect(t.x.shape).toEqual([b.size, 32, 32, 3]);
       expect(t.y.shape).toEqual([b.size, C]);
       const masked = tf.tidy(() => tf.sum(tf.sub(1, t.mask!)).dataSync()[0]);

@@ -8,11 +8,13 @@ import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend, shutdownBackend } from '../../src/backend/index.js';
 import { buildSmallCnn } from '../../src/backend/small-cnn.js';
-import { CHEXPERT_LABELS, COMPETITION_LABELS, renderPhantomCases, type RenderedCase } from '../../src/data/phantom.js';
+import { N5 } from '../../src/data/labels/classes.js';
+import { renderPhantomCases, type RenderedCase } from '../../src/data/phantom/render.js';
+import { CHEXPERT_CLASSES, type ChexpertLabel } from '../../src/data/tables/chexpert.js';
 import { Rng } from '../../src/util/rng.js';
 
 const SIZE = 64;
-const CLASSES = COMPETITION_LABELS.map((c) => CHEXPERT_LABELS.indexOf(c));
+const CLASSES = N5.map((c) => CHEXPERT_CLASSES.indexOf(c as ChexpertLabel));
 
 /** Pixels normalised to about zero mean, unit spread; one channel. */
 function images(cases: RenderedCase[]): Float32Array {
@@ -129,10 +131,10 @@ describe('a small CNN learns the phantom set', () => {
       const rows = held.map((_, i) => i).filter((i) => yHeld[i * C + j]! >= 0);
       return auroc(rows.map((i) => prob[i * C + j]!), rows.map((i) => yHeld[i * C + j] === 1));
     });
-    const summary = Object.fromEntries(COMPETITION_LABELS.map((c, j) => [c, Math.round(aurocs[j]! * 1000) / 1000]));
+    const summary = Object.fromEntries(N5.map((c, j) => [c, Math.round(aurocs[j]! * 1000) / 1000]));
     const what = `held-out loss ${loss.toFixed(3)} vs baseline ${base.toFixed(3)}; AUROC ${JSON.stringify(summary)}`;
     expect(loss, what).toBeLessThan(0.6 * base);
-    for (const [j, c] of COMPETITION_LABELS.entries()) expect(aurocs[j], `${c}: ${what}`).toBeGreaterThan(0.7);
+    for (const [j, c] of N5.entries()) expect(aurocs[j], `${c}: ${what}`).toBeGreaterThan(0.7);
     expect(aurocs.reduce((a, b) => a + b, 0) / C, what).toBeGreaterThan(0.85);
   });
 });

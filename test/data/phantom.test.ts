@@ -5,17 +5,11 @@ import { mkdtempSync, rmSync, readFileSync, writeFileSync, mkdirSync, readdirSyn
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import sharp from 'sharp';
-import {
-  CHEXPERT_HEADER,
-  CHEXPERT_LABELS,
-  COMPETITION_LABELS,
-  PHANTOM_VERSION,
-  makePhantom,
-  planPhantom,
-  readPhantomMarker,
-  renderPhantomCases,
-  type PhantomCase,
-} from '../../src/data/phantom.js';
+import { N5 } from '../../src/data/labels/classes.js';
+import { planPhantom, type PhantomCase } from '../../src/data/phantom/plan.js';
+import { renderPhantomCases } from '../../src/data/phantom/render.js';
+import { PHANTOM_VERSION, makePhantom, readPhantomMarker } from '../../src/data/phantom/write.js';
+import { CHEXPERT_CLASSES, CHEXPERT_HEADER } from '../../src/data/tables/chexpert.js';
 import { MedtrainError } from '../../src/util/errors.js';
 
 const root = mkdtempSync(join(tmpdir(), 'medtrain-phantom-'));
@@ -179,18 +173,18 @@ describe('phantom set on disk', () => {
 
 describe('phantom labels', () => {
   const plan = planPhantom({ patients: 400, seed: 1 });
-  const rate = (cases: PhantomCase[], label: string, cell: string) => cases.filter((c) => c.cells[CHEXPERT_LABELS.indexOf(label as never)] === cell).length / cases.length;
+  const rate = (cases: PhantomCase[], label: string, cell: string) => cases.filter((c) => c.cells[CHEXPERT_CLASSES.indexOf(label as never)] === cell).length / cases.length;
 
   it('has CheXpert-like proportions: many blanks, some uncertain, few positives for rare findings', () => {
     const t = plan.train;
-    for (const label of CHEXPERT_LABELS) {
+    for (const label of CHEXPERT_CLASSES) {
       const pos = rate(t, label, '1.0');
       expect(pos, label).toBeGreaterThan(0.01);
       expect(pos, label).toBeLessThan(0.7);
     }
     for (const label of ['Fracture', 'Pleural Other', 'Lung Lesion']) expect(rate(t, label, '1.0'), label).toBeLessThan(0.1);
     for (const label of ['Pneumothorax', 'Pleural Other', 'Fracture', 'Lung Lesion']) expect(rate(t, label, ''), label).toBeGreaterThan(0.6);
-    for (const label of COMPETITION_LABELS) {
+    for (const label of N5) {
       expect(rate(t, label, '-1.0'), label).toBeGreaterThan(0.01);
       expect(rate(t, label, '1.0'), label).toBeGreaterThan(0.08);
     }
@@ -205,9 +199,9 @@ describe('phantom labels', () => {
   });
 
   it('keeps No Finding and Lung Opacity consistent with the other labels', () => {
-    const at = (c: PhantomCase, l: string) => c.labels[CHEXPERT_LABELS.indexOf(l as never)]!;
+    const at = (c: PhantomCase, l: string) => c.labels[CHEXPERT_CLASSES.indexOf(l as never)]!;
     for (const c of [...plan.train, ...plan.valid]) {
-      const pathology = CHEXPERT_LABELS.filter((l) => l !== 'No Finding' && l !== 'Support Devices').some((l) => at(c, l) === 1 || at(c, l) === -1);
+      const pathology = CHEXPERT_CLASSES.filter((l) => l !== 'No Finding' && l !== 'Support Devices').some((l) => at(c, l) === 1 || at(c, l) === -1);
       expect(at(c, 'No Finding') === 1).toBe(!pathology);
       for (const child of ['Lung Lesion', 'Edema', 'Consolidation', 'Pneumonia', 'Atelectasis']) {
         if (at(c, child) === 1) expect(at(c, 'Lung Opacity')).toBe(1);
@@ -218,7 +212,7 @@ describe('phantom labels', () => {
   it('gives every class positives in train and in valid at the default size', () => {
     const def = planPhantom();
     for (const split of [def.train, def.valid]) {
-      for (const label of CHEXPERT_LABELS) expect(rate(split, label, '1.0'), label).toBeGreaterThan(0);
+      for (const label of CHEXPERT_CLASSES) expect(rate(split, label, '1.0'), label).toBeGreaterThan(0);
     }
     // Several studies per patient in train, some lateral views, AP and PA.
     const studies = new Map<number, Set<number>>();
@@ -258,7 +252,7 @@ describe('phantom cases in memory', () => {
     };
     const mean = (xs: number[]) => xs.reduce((p, q) => p + q, 0) / xs.length;
     for (const label of ['Cardiomegaly', 'Pleural Effusion']) {
-      const k = CHEXPERT_LABELS.indexOf(label as never);
+      const k = CHEXPERT_CLASSES.indexOf(label as never);
       const pos = cases.filter((c) => c.labels[k] === 1).map((c) => lowerChest(c.pixels));
       const neg = cases.filter((c) => c.labels[k] === 0).map((c) => lowerChest(c.pixels));
       expect(pos.length, label).toBeGreaterThan(10);

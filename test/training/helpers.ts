@@ -6,7 +6,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { MASKED, type Batch } from '../../src/core/types.js';
 import { Rng } from '../../src/util/rng.js';
-import type { DataSource, EvaluateFn } from '../../src/training/trainer.js';
+import type { DataSource, EvaluateFn } from '../../src/training/sources.js';
 
 /** n rows of `features` standard-normal features; C labels from fixed linear rules; ~10% masked. */
 export function syntheticTask(n: number, o: { features?: number; classes?: number; seed?: number; maskRate?: number } = {}): { x: Float32Array; y: Float32Array; features: number; classes: number } {

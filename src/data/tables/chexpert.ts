@@ -7,16 +7,34 @@
 import { existsSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { MedtrainError } from '../../util/errors.js';
-import { CHEXPERT_LABELS } from '../phantom.js';
 import type { CaseRecord, LabelTable } from '../../core/types.js';
 import { parseLabelCell, parseOptionalNumber, resolveInside, type TableOptions } from './cells.js';
 import { BadInput } from '../../util/bad-input.js';
 import { locateColumns, streamCsv } from '../../util/csv.js';
 
 /** The 14 CheXpert observations, in the CSV's column order (one list, shared with the phantom set). */
-export const CHEXPERT_CLASSES = CHEXPERT_LABELS;
+export const CHEXPERT_CLASSES = [
+  'No Finding',
+  'Enlarged Cardiomediastinum',
+  'Cardiomegaly',
+  'Lung Opacity',
+  'Lung Lesion',
+  'Edema',
+  'Consolidation',
+  'Pneumonia',
+  'Atelectasis',
+  'Pneumothorax',
+  'Pleural Effusion',
+  'Pleural Other',
+  'Fracture',
+  'Support Devices',
+] as const;
+export type ChexpertLabel = (typeof CHEXPERT_CLASSES)[number];
 
 export const CHEXPERT_META_COLUMNS = ['Path', 'Sex', 'Age', 'Frontal/Lateral', 'AP/PA'] as const;
+
+/** CheXpert's 19 CSV columns, spelled as in its header. */
+export const CHEXPERT_HEADER = [...CHEXPERT_META_COLUMNS, ...CHEXPERT_CLASSES] as const;
 
 /** The image folder names the official archives unpack to. */
 export const CHEXPERT_IMAGE_DIRS = ['CheXpert-v1.0-small', 'CheXpert-v1.0'] as const;
