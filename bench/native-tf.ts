@@ -16,7 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { initBackend, resolveEngineRequest, shutdownBackend } from '../src/backend/index.js';
 import { numberFlag, parseCli, runMain, usage } from '../src/util/cli.js';
 import { createModel } from '../src/models/classifier.js';
-import { Trainer, type Callback } from '../src/training/index.js';
+import { Trainer, type Callback } from 'medtrain';
 import { Contender, listFlag, median } from './_shared.js';
 import { Rng } from '../src/util/rng.js';
 

@@ -2,8 +2,9 @@
  * `npm run doctor [-- --json] [--measure ENGINES] [--seconds S]`: every engine, present or absent
  * and why, its device, whether it is a real GPU, and the small CNN's measured train img/s.
  */
-import { formatDoctor, parseEngineList, runDoctor } from '../src/backend/doctor.js';
-import { numberFlag, parseCli, runMain, usage } from '../src/util/cli.js';
+import { cli, formatDoctor, runDoctor } from 'medtrain';
+
+const { numberFlag, parseCli, runMain, usage } = cli;
 
 const FLAGS = {
   measure: { type: 'string', value: 'LIST', help: 'engines to time, comma-separated, or all / none', default: 'all' },
@@ -17,7 +18,7 @@ runMain(async () => {
     return;
   }
   const report = await runDoctor({
-    measure: parseEngineList(flags.measure ?? 'all'),
+    measure: flags.measure ?? 'all',
     seconds: numberFlag('seconds', flags.seconds, { min: 0, max: 600 }),
   });
   process.stdout.write(flags.json ? `${JSON.stringify(report)}\n` : formatDoctor(report));

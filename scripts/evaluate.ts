@@ -10,10 +10,9 @@
  *
  * Per-class and macro / micro / weighted metrics for any model's predictions.
  */
-import { evaluatePredictionFiles, formatEvaluation } from '../src/metrics/index.js';
-import { evaluateRun } from '../src/training/run/eval.js';
-import { MedtrainError } from '../src/util/errors.js';
-import { numberFlag, parseCli, runMain, usage } from '../src/util/cli.js';
+import { cli, MedtrainError, evaluatePredictionFiles, evaluateRun, formatEvaluation } from 'medtrain';
+
+const { numberFlag, parseCli, runMain, usage } = cli;
 
 const FLAGS = {
   run: { type: 'string', value: 'DIR', help: 'a training run folder: evaluate its model on its own split (instead of --predictions/--labels)' },

@@ -2,9 +2,9 @@
  * `npm run make-phantom -- --out DIR [--patients N] [--size PX] [--seed S] [--force] [--json]`:
  * write the synthetic CheXpert-format phantom set (train.csv, valid.csv, CheXpert-v1.0-small/).
  */
-import { makePhantom, PHANTOM_DEFAULTS } from '../src/data/phantom.js';
-import { MedtrainError } from '../src/util/errors.js';
-import { numberFlag, parseCli, runMain, usage } from '../src/util/cli.js';
+import { cli, MedtrainError, PHANTOM_DEFAULTS, makePhantom } from 'medtrain';
+
+const { numberFlag, parseCli, runMain, usage } = cli;
 
 const FLAGS = {
   out: { type: 'string', value: 'DIR', help: 'output folder (new, empty, or an earlier phantom set)' },

@@ -2,9 +2,9 @@
  * `npm run models -- [--json]`: every registered model with its parameter count without the top,
  * default input size and input preprocessing.
  */
-import { initBackend, shutdownBackend } from '../src/backend/index.js';
-import { describeModels } from '../src/models/registry.js';
-import { parseCli, runMain, usage } from '../src/util/cli.js';
+import { cli, describeModels, initBackend, shutdownBackend } from 'medtrain';
+
+const { parseCli, runMain, usage } = cli;
 
 const SUMMARY = 'List the registered models: parameters without the top, default input size, preprocessing, ImageNet weight file.';
 

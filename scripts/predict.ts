@@ -3,9 +3,9 @@
  * and labels (at the run's thresholds, chosen on val) of a run's best model (or a saved epoch's)
  * for one image or every image under a folder.
  */
-import { predictRun } from '../src/training/run/eval.js';
-import { MedtrainError } from '../src/util/errors.js';
-import { numberFlag, parseCli, runMain, usage } from '../src/util/cli.js';
+import { cli, MedtrainError, predictRun } from 'medtrain';
+
+const { numberFlag, parseCli, runMain, usage } = cli;
 
 const FLAGS = {
   run: { type: 'string', value: 'DIR', help: 'the training run folder' },

@@ -3,9 +3,9 @@
  * AUROC and AP, per-class AUROC) → reevaluation.csv and reevaluation.json in the run folder, and the
  * best epoch by val macro AUROC.
  */
-import { reevaluateRun, type EpochRow } from '../src/training/run/eval.js';
-import { MedtrainError } from '../src/util/errors.js';
-import { parseCli, runMain, usage } from '../src/util/cli.js';
+import { cli, MedtrainError, reevaluateRun, type EpochRow } from 'medtrain';
+
+const { parseCli, runMain, usage } = cli;
 
 const FLAGS = {
   run: { type: 'string', value: 'DIR', help: 'the training run folder' },

@@ -9,14 +9,12 @@
  * without training or writing anything. `--json` prints summary.json's object, with `run` (the
  * run folder) added.
  */
-import { BENCHMARK_FLAGS, Benchmark } from '../src/training/benchmark.js';
-import { Experiment, type ExperimentOptions } from '../src/training/experiment.js';
-import type { RunSummary } from '../src/training/run/store.js';
-import { MedtrainError } from '../src/util/errors.js';
-import { numberFlag, parseCli, runMain, usage } from '../src/util/cli.js';
+import { cli, BENCHMARK_FLAGS, Benchmark, benchmarkGrammar, Experiment, MedtrainError, type ExperimentOptions, type RunSummary } from 'medtrain';
+
+const { numberFlag, parseCli, runMain, usage } = cli;
 
 const FLAGS = {
-  benchmark: { type: 'string', value: 'NAME', help: 'the benchmark name, as chexpert_CWBCE_E3_B32 (see the README for the grammar)' },
+  benchmark: { type: 'string', value: 'NAME', help: 'the benchmark name, as chexpert_CWBCE_E3_B32 (the grammar follows the flags)' },
   data: { type: 'string', value: 'DIR', help: 'the dataset folder (default: $MEDTRAIN_DATA, ./data, else the cached phantom set)' },
   out: { type: 'string', value: 'DIR', help: 'the run folder (default: a free models/<name>[-N])' },
   resume: { type: 'string', value: 'RUN', help: 'continue a stopped run from its last complete epoch (its config.json decides every setting)' },
@@ -47,7 +45,7 @@ function humanSummary(dir: string, s: RunSummary): string {
 runMain(async () => {
   const { flags } = parseCli('train', FLAGS, process.argv.slice(2));
   if (flags.help) {
-    process.stdout.write(usage('train', SUMMARY, FLAGS));
+    process.stdout.write(`${usage('train', SUMMARY, FLAGS)}\nBenchmark names:\n\n${benchmarkGrammar()}\n`);
     return 0;
   }
   const common: ExperimentOptions = {

@@ -1,111 +1,68 @@
 /**
- * medtrain's public API: everything a user's script may import.
+ * medtrain's public API: the names a user's script imports, grouped as the flow goes (engine →
+ * benchmark → experiment → saved runs; then the parts a custom script composes: data, models,
+ * losses, metrics, the training loop). Everything else is internal and may change.
+ * test/public-api.test.ts keeps this list honest (a snapshot of every name).
  */
-export * from './backend/index.js';
+
+// Engines: choose and start the fastest TensorFlow.js engine the machine has.
+export { initBackend, currentEngine, shutdownBackend, probeEngines, ENGINES, type EngineName, type EngineRequest, type EngineInfo, type EngineProbe } from './backend/engines.js';
+export { runDoctor, formatDoctor, type DoctorReport, type DoctorOptions } from './backend/doctor.js';
+
+// Benchmarks: one experiment described by a name, its fields and overrides.
+export { Benchmark, type BenchmarkJSON } from './training/benchmark/benchmark.js';
+export { DEFAULTS as BENCHMARK_DEFAULTS, type BenchmarkFields } from './training/benchmark/fields.js';
+export { BENCHMARK_FLAGS, type BenchmarkOverrides } from './training/benchmark/overrides.js';
+export { grammarTable as benchmarkGrammar } from './training/benchmark/name.js';
+
+// Experiments and saved runs: train a benchmark into a run folder, then evaluate, predict, reevaluate.
+export { Experiment, type ExperimentOptions, type RunResult } from './training/experiment.js';
+export { evaluateRun, predictRun, reevaluateRun, type RunEvaluation, type Prediction, type PredictResult, type Reevaluation, type EpochRow } from './training/run/eval.js';
+export { DEFAULT_HEAD, DEFAULT_TRAINING, type RunConfig, type HeadSettings, type TrainingSettings } from './training/run/config.js';
+export { RunStore, type RunSummary } from './training/run/store.js';
+export { readExperimentLog, type ExperimentLogEntry } from './training/run/experiment-log.js';
+
+// Data: label tables to batches.
+export { MASKED, type CaseRecord, type Batch, type ClassStats, type SkippedItem } from './core/types.js';
+export { openDataset, DATA_DEFAULTS, type Dataset, type DatasetOptions, type TableSpec } from './data/dataset.js';
+export { inspectData, formatDataReport, type InspectOptions, type DataReport } from './data/inspect.js';
+export { classSetNames } from './data/labels/classes.js';
+export { parseUncertainty, type Uncertainty } from './data/labels/uncertainty.js';
+export { parseBlankPolicy, type BlankPolicy } from './data/labels/encode.js';
+export { ImageDataGenerator, type GeneratorOptions } from './data/generator.js';
+export { makePhantom, type MakePhantomOptions, type PhantomSummary } from './data/phantom/write.js';
+export { PHANTOM_DEFAULTS } from './data/phantom/plan.js';
+
+// Models: Keras-layout backbones with a classification head, and weight files.
+export { createModel, loadClassifier, Classifier, type CreateModelOptions } from './models/classifier.js';
+export { describeModels, modelNames, type ModelInfo } from './models/registry.js';
+export { loadKerasWeights } from './models/weights/keras.js';
+
+// Losses and class weights.
+export { createLoss, type LossFn } from './losses/losses.js';
+export { LOSSES, type LossName } from './losses/names.js';
+export { computeClassWeights, type ClassWeights } from './losses/class-weights.js';
+
+// Metrics over typed arrays: per-class reports, thresholds, intervals, comparisons, prediction files.
+export { evaluateMultiLabel, type EvaluationReport } from './metrics/report.js';
+export { chooseThresholds, type ThresholdMethod } from './metrics/thresholds.js';
+export { bootstrapReport } from './metrics/bootstrap.js';
+export { delongTest } from './metrics/delong.js';
+export { rocCurve, precisionRecallCurve } from './metrics/curves.js';
+export { scoreGroups } from './metrics/groups.js';
+export { epochEvaluator } from './metrics/epoch.js';
+export { evaluatePredictionFiles, type FileEvaluation } from './metrics/evaluate.js';
+export { formatEvaluation } from './metrics/format.js';
+
+// The training loop: a Trainer, its callbacks and optimizers.
+export { Trainer, type TrainerOptions } from './training/trainer.js';
+export { type Callback } from './training/callbacks/callback.js';
+export { standardCallbacks } from './training/callbacks/index.js';
+export { EarlyStopping } from './training/callbacks/early-stopping.js';
+export { createOptimizer } from './training/optimizers.js';
+
+// Errors, logging, the seeded generator, and the flag parsing the `medtrain` commands share.
 export { MedtrainError, isMedtrainError } from './util/errors.js';
-export { createLogger, setLogLevel, addLogSink, fileLogSink, type Logger, type LogLevel } from './util/logger.js';
-export { Rng, type RngState } from './util/rng.js';
-export * from './training/index.js';
-export { runDoctor, formatDoctor, type DoctorReport, type DoctorEngine, type DoctorOptions } from './backend/doctor.js';
-export { buildSmallCnn, measureSmallCnnThroughput, SMALL_CNN, type SmallCnnOptions, type ThroughputOptions, type Throughput } from './backend/small-cnn.js';
-export {
-  makePhantom,
-  planPhantom,
-  renderPhantomCases,
-  renderPhantomImage,
-  readPhantomMarker,
-  phantomDims,
-  labelCells,
-  CHEXPERT_LABELS,
-  CHEXPERT_HEADER,
-  COMPETITION_LABELS,
-  PHANTOM_DEFAULTS,
-  PHANTOM_VERSION,
-  PHANTOM_MARKER,
-  type ChexpertLabel,
-  type MakePhantomOptions,
-  type PhantomSummary,
-  type PhantomSplitSummary,
-  type PhantomMarker,
-  type PhantomCase,
-  type PhantomStudy,
-  type PhantomView,
-  type RenderedCase,
-  type RenderCasesOptions,
-  type Severity,
-} from './data/phantom.js';
-export * from './losses/index.js';
-// Both training and losses name these (the same types); training's are the public ones.
-export { type LossFn, type LossName } from './training/index.js';
-export * from './metrics/index.js';
-
-// Data: label tables, labels, splits, images, augmentation, the generator, inspection.
-export * from './core/types.js';
-export { readChexpert, CHEXPERT_CLASSES, parseViews, matchesViews, type ChexpertOptions, type ViewFilter } from './data/tables/chexpert.js';
-export { readChestXray14, CHESTXRAY14_CLASSES, type ChestXray14Options } from './data/tables/chestxray14.js';
-export { readGenericCsv, type GenericCsvOptions } from './data/tables/generic.js';
-export { detectDataset, type DetectedDataset } from './data/tables/detect.js';
-export { type TableOptions } from './data/tables/cells.js';
-export {
-  N5,
-  N12,
-  N14,
-  resolveClasses,
-  resolveUncertainty,
-  encodeLabels,
-  classStats,
-  selectRows,
-  mixedByCount,
-  classSetNames,
-  upsamplingFactors,
-  parseBlankPolicy,
-  LSR_ONES,
-  LSR_ZEROS,
-  UNCERTAINTY_MODES,
-  type ClassSetSpec,
-  type ResolvedClasses,
-  type UncertaintyMode,
-  type UncertaintySpec,
-  type MixedUncertainty,
-  type EncodeOptions,
-} from './data/labels.js';
-export { splitByPatient, groupedKFold, writeSplitCsv, readSplitCsv, type Split, type SplitOptions, type KFoldOptions, type Stratify } from './data/split.js';
-export {
-  decodeImage,
-  prepareImage,
-  resample,
-  lungFieldBox,
-  parseTransforms,
-  jpegDecoder,
-  ImageDecodeError,
-  DEFAULT_IMAGE_SETTINGS,
-  type RawImage,
-  type PreparedImage,
-  type ImageSettings,
-  type IntensityTransform,
-  type WindowSpec,
-  type CropMode,
-  type FitMode,
-} from './data/image.js';
-export { parseAugment, augmentName, drawTransform, renderSample, DEFAULT_AFFINE, DEFAULT_COLOR, type AugmentConfig, type AffineConfig, type ColorConfig } from './data/augment.js';
-export { ImageDataGenerator, batchToTensors, type GeneratorOptions, type DataThroughput, type BatchTensors } from './data/generator.js';
-export { summarizeSkipped, formatSkipped, type SkippedSummary } from './data/skipped.js';
-export { inspectData, formatDataReport, DEFAULT_VAL, DEFAULT_SEED, type InspectOptions, type DataReport } from './data/inspect.js';
-
-// Models: backbones, the classifier head, weight files.
-export {
-  createModel,
-  loadClassifier,
-  Classifier,
-  type CreateModelOptions,
-  type ClassifierConfig,
-  type HeadActivation,
-  type WeightsInfo,
-} from './models/classifier.js';
-export { MODELS, modelNames, getModelSpec, buildBackbone, describeModels, type ModelSpec, type ModelInfo, type WeightFileRef } from './models/registry.js';
-export type { BackboneOptions, Pooling } from './models/backbone.js';
-export { PREPROCESSING_MODES, preprocessInPlace, type PreprocessingMode } from './core/preprocessing.js';
-export { loadKerasWeights, openKerasWeights, type KerasWeightsReport, type LoadKerasWeightsOptions, type KerasWeightsFormat } from './models/weights/keras.js';
-export { saveModel, loadModel, fileSystemIO, type SaveModelOptions, type SavedModelInfo, type LoadedModel, type NamedTensor } from './models/weights/tfjs-io.js';
-export { findImagenetWeights, weightsDir, kerasCacheDir } from './models/weights/imagenet.js';
-export { CustomScaleLayer, KerasNormalization, ChannelRescaling, SeededDropout, applyKerasBatchNormSemantics } from './models/custom-layers.js';
+export { setLogLevel, addLogSink, type LogLevel } from './util/logger.js';
+export { Rng } from './util/rng.js';
+export * as cli from './util/cli.js';

@@ -39,8 +39,8 @@ export interface DoctorReport {
 }
 
 export interface DoctorOptions {
-  /** Engines whose throughput to measure (default: every present one; [] measures none). */
-  measure?: readonly EngineName[];
+  /** Engines whose throughput to measure (default: every present one; [] measures none), or a list as the --measure flag gives it ('wasm,cpu', 'all', 'none'). */
+  measure?: readonly EngineName[] | string;
   /** Time to aim for in each engine's timed phase, seconds (default 2). */
   seconds?: number;
   /** Input side of the small CNN (default 64; smaller only for quick checks). */
@@ -82,7 +82,7 @@ export async function runDoctor(opts: DoctorOptions = {}): Promise<DoctorReport>
     install: p.present ? null : p.install,
     ...(p.package && { package: p.package }),
   }));
-  const toMeasure = new Set(opts.measure ?? ENGINES);
+  const toMeasure = new Set(typeof opts.measure === 'string' ? parseEngineList(opts.measure) : (opts.measure ?? ENGINES));
   // WebGPU last: releasing Dawn's device ends that engine for this process.
   const order = [...engines].sort((a, b) => Number(a.name === 'webgpu') - Number(b.name === 'webgpu'));
   for (const e of order) {

@@ -44,33 +44,58 @@ export interface AugmentConfig {
 export const DEFAULT_AFFINE: AffineConfig = { rotation: 15, translate: 0.05, scale: [0.95, 1.05], shear: 0, fill: 128 };
 export const DEFAULT_COLOR: ColorConfig = { brightness: 0.1, contrast: 0.1, gamma: 0.1 };
 
-const AUGMENT_NAMES = 'affine, color (or colour), flip, crop (random crop), joined by "," ("affine,color"; "AffineColor" and "NoAug" as in benchmark names)';
+/** The augmentations, in the order a pipeline draws them and a name lists them. */
+export const AUGMENTATIONS = ['affine', 'flip', 'color', 'crop'] as const;
+export type AugmentationName = (typeof AUGMENTATIONS)[number];
+
+/** One line for messages and --help. */
+export const AUGMENT_SYNTAX = 'none, or affine, flip, color (colour), crop (random crop) joined by "," (affine,color); in a name AugAffine, AugAffineColor, …, or NoAug';
 
 /**
- * An augmentation pipeline from its name: `affine,color`, `affine`, `color`, `flip`, `crop`, in any
- * combination, or a list of those names (a Benchmark's `augmentation`); benchmark spellings
- * `AugAffineColor`, `AffineColor`, `NoAug`; `none` or '' for none.
+ * The one augmentation grammar: names from `affine,color`, `affine+flip`, a list of names, or the
+ * name spellings `AugAffineColor` / `AffineColor` / `NoAug`; `none` or '' for none. Canonical order
+ * (AUGMENTATIONS); a name twice is an error.
  */
-export function parseAugment(spec: string | readonly string[] | AugmentConfig | null | undefined): AugmentConfig | null {
-  if (spec === null || spec === undefined) return null;
-  if (Array.isArray(spec)) return parseAugment(spec.join(','));
-  if (typeof spec !== 'string') return Object.keys(spec).length ? (spec as AugmentConfig) : null;
-  let rest = spec.trim().toLowerCase();
-  if (rest === '' || rest === 'none' || rest === 'noaug') return null;
+export function parseAugmentations(spec: string | readonly string[] | null | undefined): AugmentationName[] {
+  if (spec === null || spec === undefined) return [];
+  const text = typeof spec === 'string' ? spec : spec.join(',');
+  let rest = text.trim().toLowerCase();
+  if (rest === '' || rest === 'none' || rest === 'noaug') return [];
   if (rest.startsWith('aug')) rest = rest.slice(3);
-  const cfg: AugmentConfig = {};
+  const seen = new Set<AugmentationName>();
   for (const raw of rest.split(/[,+_\s]+/).filter(Boolean)) {
     let tok = raw;
     while (tok) {
       const m = /^(affine|colou?r|flip|hflip|crop)/.exec(tok);
-      if (!m) throw new MedtrainError('unknown augmentation', { code: 'bad-augment', value: raw, hint: `use ${AUGMENT_NAMES}` });
-      const name = m[1]!;
-      if (name === 'affine') cfg.affine = { ...DEFAULT_AFFINE };
-      else if (name.startsWith('colo')) cfg.color = { ...DEFAULT_COLOR };
-      else if (name === 'crop') cfg.crop = 'random';
-      else cfg.flip = { probability: 0.5 };
-      tok = tok.slice(name.length);
+      if (!m) throw new MedtrainError('unknown augmentation', { code: 'bad-augment', value: raw, hint: `use ${AUGMENT_SYNTAX}` });
+      const name: AugmentationName = m[1]!.startsWith('colo') ? 'color' : m[1] === 'hflip' ? 'flip' : (m[1] as AugmentationName);
+      if (seen.has(name)) throw new MedtrainError('augmentation named twice', { code: 'bad-augment', value: raw, hint: `use ${AUGMENT_SYNTAX}` });
+      seen.add(name);
+      tok = tok.slice(m[1]!.length);
     }
+  }
+  return AUGMENTATIONS.filter((a) => seen.has(a));
+}
+
+/** The name token of a list of augmentations: AugAffineColor, or NoAug for none. */
+export function augmentationToken(names: readonly AugmentationName[]): string {
+  return names.length ? `Aug${names.map((a) => a[0]!.toUpperCase() + a.slice(1)).join('')}` : 'NoAug';
+}
+
+/**
+ * An augmentation pipeline: a config as is, or the names parseAugmentations reads, each with its
+ * default settings (the reference "affine" and "color"; flip with probability 0.5; random crop).
+ */
+export function parseAugment(spec: string | readonly string[] | AugmentConfig | null | undefined): AugmentConfig | null {
+  if (spec !== null && spec !== undefined && typeof spec !== 'string' && !Array.isArray(spec)) return Object.keys(spec).length ? (spec as AugmentConfig) : null;
+  const names = parseAugmentations(spec as string | readonly string[] | null | undefined);
+  if (!names.length) return null;
+  const cfg: AugmentConfig = {};
+  for (const name of names) {
+    if (name === 'affine') cfg.affine = { ...DEFAULT_AFFINE };
+    else if (name === 'color') cfg.color = { ...DEFAULT_COLOR };
+    else if (name === 'crop') cfg.crop = 'random';
+    else cfg.flip = { probability: 0.5 };
   }
   return cfg;
 }

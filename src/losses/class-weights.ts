@@ -34,11 +34,21 @@
 import type { ClassStats } from '../core/types.js';
 import { MedtrainError } from '../util/errors.js';
 import { createLogger } from '../util/logger.js';
+import type { LossName } from './names.js';
 
 const log = createLogger('losses');
 
 /** 'l1': L1-normalised ×10 (the name token `L1Normed`); 'none': raw (`NoNorm`). As the Benchmark's classWeightNorm. */
 export type Normalization = 'l1' | 'none';
+export const NORMALIZATIONS: readonly Normalization[] = ['l1', 'none'];
+
+/** The one reader of a normalisation: l1 (or the name token L1Normed), none (or NoNorm), any case. */
+export function parseNormalization(word: string): Normalization {
+  const w = word.trim().toLowerCase();
+  if (w === 'l1' || w === 'l1normed') return 'l1';
+  if (w === 'none' || w === 'nonorm') return 'none';
+  throw new MedtrainError('unknown class-weight normalisation', { code: 'bad-normalization', value: word, hint: 'use l1 (L1-normalised ×10, L1Normed in a name) or none (NoNorm)' });
+}
 
 export type WeightScheme =
   | { kind: 'class'; normalization: Normalization; rows?: number }
@@ -167,8 +177,6 @@ export function computeClassWeights(stats: readonly ClassStats[], scheme: Weight
   if (emptyNegative.length) log.warn(`no negative training labels for ${emptyNegative.map(name).join(', ')}: negative weight 0 (${describeScheme(scheme)})`);
   return { positive, negative, scheme: describeScheme(scheme), emptyPositive, emptyNegative };
 }
-
-export type LossName = 'BCE' | 'WBCE' | 'CWBCE' | 'Focal';
 
 /**
  * The weights a loss of a benchmark name uses: BCE and Focal none (uniform), WBCE the reference

@@ -15,4 +15,5 @@ export {
   type PosNegWeights,
   type CreateLossOptions,
 } from './losses.js';
-export { computeClassWeights, classWeightsForLoss, l1Times10, describeScheme, type ClassWeights, type WeightScheme, type Normalization, type LossName } from './class-weights.js';
+export { computeClassWeights, classWeightsForLoss, l1Times10, describeScheme, type ClassWeights, type WeightScheme, type Normalization, parseNormalization, NORMALIZATIONS } from './class-weights.js';
+export { LOSSES, lossOf, parseLossName, type LossName } from './names.js';

@@ -29,7 +29,8 @@
 import * as tf from '@tensorflow/tfjs';
 import type { ClassStats } from '../core/types.js';
 import { MedtrainError } from '../util/errors.js';
-import { classWeightsForLoss, computeClassWeights, type LossName, type Normalization, type WeightScheme } from './class-weights.js';
+import { classWeightsForLoss, computeClassWeights, type Normalization, type WeightScheme } from './class-weights.js';
+import { parseLossName } from './names.js';
 
 export const EPSILON = 1e-7;
 
@@ -174,9 +175,7 @@ export interface CreateLossOptions extends Omit<LossOptions, 'weights'> {
  * `stats` (or explicit `weights`); `scheme` replaces their reference weights with another scheme.
  */
 export function createLoss(name: string, opts: CreateLossOptions = {}): LossFn {
-  const canonical = (['BCE', 'WBCE', 'CWBCE', 'Focal'] as const).find((n) => n.toLowerCase() === name.toLowerCase());
-  if (!canonical) throw new MedtrainError('unknown loss', { code: 'unknown-loss', value: name, hint: 'use BCE, WBCE, CWBCE or Focal' });
-  const lossName: LossName = canonical;
+  const lossName = parseLossName(name);
   let weights = opts.weights;
   if (!weights && (opts.scheme || lossName === 'WBCE' || lossName === 'CWBCE')) {
     if (!opts.stats) throw new MedtrainError(`${lossName} needs the training class statistics for its weights`, { code: 'bad-loss', hint: 'pass stats (ClassStats per class) or explicit weights' });

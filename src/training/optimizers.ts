@@ -5,7 +5,21 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { MedtrainError } from '../util/errors.js';
-import type { OptimizerName } from './benchmark.js';
+
+/** sgd is SGD with momentum 0.9; adam and rmsprop use the Keras defaults (beta 0.9/0.999, rho 0.9). */
+export const OPTIMIZERS = ['sgd', 'adam', 'rmsprop'] as const;
+export type OptimizerName = (typeof OPTIMIZERS)[number];
+
+/** The optimizer a word names (any case: SGD, Adam, RMSprop), or undefined. */
+export function optimizerOf(word: string): OptimizerName | undefined {
+  const w = word.trim().toLowerCase();
+  return OPTIMIZERS.find((o) => o === w);
+}
+
+/** The name token of an optimizer: SGD, Adam, RMSprop. */
+export function optimizerToken(name: OptimizerName): string {
+  return { sgd: 'SGD', adam: 'Adam', rmsprop: 'RMSprop' }[name];
+}
 
 /** SGD with momentum 0.9 (Keras's usual companion setting); Adam and RMSprop with the Keras defaults. */
 export function createOptimizer(name: OptimizerName, learningRate: number): tf.Optimizer {

@@ -23,6 +23,8 @@ export interface ErrorDetails extends ErrorPlace {
 }
 
 export class MedtrainError extends Error {
+  /** What was wrong, without the place, value and hint that `message` adds (for errors that wrap this one). */
+  readonly problem: string;
   readonly code: string;
   readonly file?: string;
   readonly line?: number;
@@ -33,6 +35,7 @@ export class MedtrainError extends Error {
   constructor(message: string, details: ErrorDetails = {}) {
     super(formatMessage(message, details), details.cause !== undefined ? { cause: details.cause } : undefined);
     this.name = 'MedtrainError';
+    this.problem = message;
     this.code = details.code ?? 'error';
     this.file = details.file;
     this.line = details.line;

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { classSetNames, classStats, encodeLabels, upsamplingFactors, N12, N5, resolveClasses, resolveUncertainty, selectRows, splitMixedCounts, LSR_ONES, LSR_ZEROS } from '../../src/data/labels.js';
+import { classSetNames, N12, N5, resolveClasses } from '../../src/data/labels/classes.js';
+import { classStats, encodeLabels, selectRows, upsamplingFactors } from '../../src/data/labels/encode.js';
+import { LSR_ONES, LSR_ZEROS, resolveUncertainty, splitMixedCounts } from '../../src/data/labels/uncertainty.js';
 import { CHESTXRAY14_CLASSES } from '../../src/data/tables/chestxray14.js';
 import { CHEXPERT_CLASSES } from '../../src/data/tables/chexpert.js';
 import { MASKED, type CaseRecord } from '../../src/core/types.js';

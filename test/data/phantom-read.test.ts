@@ -1,8 +1,9 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { ImageDataGenerator } from '../../src/data/generator.js';
 import { inspectData } from '../../src/data/inspect.js';
-import { encodeLabels, resolveClasses } from '../../src/data/labels.js';
-import { makePhantom } from '../../src/data/phantom.js';
+import { resolveClasses } from '../../src/data/labels/classes.js';
+import { encodeLabels } from '../../src/data/labels/encode.js';
+import { makePhantom } from '../../src/data/phantom/write.js';
 import { readChexpert } from '../../src/data/tables/chexpert.js';
 import { detectDataset } from '../../src/data/tables/detect.js';
 import { tempDir } from './fixtures.js';

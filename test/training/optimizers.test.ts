@@ -1,9 +1,9 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../src/backend/index.js';
-import { createOptimizer, decodeSnapshot, encodeSnapshot, getLearningRate, restoreOptimizer, setLearningRate, snapshotOptimizer } from '../../src/training/optimizers.js';
-import { Trainer, tensorSource } from '../../src/training/trainer.js';
-import { OPTIMIZERS } from '../../src/training/benchmark.js';
+import { OPTIMIZERS, createOptimizer, decodeSnapshot, encodeSnapshot, getLearningRate, restoreOptimizer, setLearningRate, snapshotOptimizer } from '../../src/training/optimizers.js';
+import { Trainer } from '../../src/training/trainer.js';
+import { tensorSource } from '../../src/training/sources.js';
 import { MedtrainError } from '../../src/util/errors.js';
 import { denseModel, maskedBce, syntheticTask } from './helpers.js';
 

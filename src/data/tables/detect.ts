@@ -8,6 +8,18 @@ import { MedtrainError } from '../../util/errors.js';
 import { CHESTXRAY14_TABLES } from './chestxray14.js';
 import { CHEXPERT_IMAGE_DIRS, findChexpertCsv } from './chexpert.js';
 
+/** The dataset kinds medtrain reads (and a benchmark name may name). */
+export const DATASETS = ['chexpert', 'chestxray14'] as const;
+export type DatasetName = (typeof DATASETS)[number];
+
+/** The dataset a word names, any case: chexpert; chestxray14 or chestxray (the reference codebase's spelling). */
+export function datasetOf(word: string): DatasetName | undefined {
+  const w = word.trim().toLowerCase();
+  if (w === 'chexpert') return 'chexpert';
+  if (w === 'chestxray' || w === 'chestxray14') return 'chestxray14';
+  return undefined;
+}
+
 export type DetectedDataset =
   | { kind: 'chexpert'; root: string; train: string; valid: string | null }
   | { kind: 'chestxray14'; root: string; table: string; trainValList: string | null; testList: string | null }

@@ -11,13 +11,13 @@ import * as tf from '@tensorflow/tfjs';
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { classSetNames } from '../../data/labels.js';
+import { classSetNames } from '../../data/labels/classes.js';
 import type { EngineInfo, EngineName, EngineRequest } from '../../backend/engines.js';
 import type { Pooling } from '../../models/backbone.js';
 import { MedtrainError } from '../../util/errors.js';
-import { Benchmark, type BenchmarkJSON } from '../benchmark.js';
+import { Benchmark, type BenchmarkJSON } from '../benchmark/benchmark.js';
 import type { DataLocation } from './default-data.js';
-import type { TableSpec } from './data.js';
+import type { TableSpec } from '../../data/dataset.js';
 
 export const RUN_FORMAT = 'medtrain-run/1';
 

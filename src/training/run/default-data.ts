@@ -5,7 +5,7 @@
  *   2. `./data`, when it holds a dataset of the benchmark's kind (a CheXpert folder: train.csv,
  *      valid.csv and CheXpert-v1.0-small/, as the CheXpert-v1.0-small archive unpacks; ChestX-ray14:
  *      Data_Entry_2017.csv with its official lists);
- *   3. otherwise, for a CheXpert benchmark, the phantom set (src/data/phantom.ts), made once and
+ *   3. otherwise, for a CheXpert benchmark, the phantom set (src/data/phantom/), made once and
  *      cached in `$MEDTRAIN_CACHE_DIR/phantom-p<patients>-s<size>-seed<seed>` (default cache folder
  *      `$XDG_CACHE_HOME/medtrain` or `~/.cache/medtrain`), then reused: makePhantom keeps a complete
  *      set made with the same parameters and version.
@@ -16,11 +16,11 @@
 import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { makePhantom, type PhantomSummary } from '../../data/phantom.js';
+import { makePhantom, type PhantomSummary } from '../../data/phantom/write.js';
 import { detectDataset } from '../../data/tables/detect.js';
 import { MedtrainError } from '../../util/errors.js';
 import { createLogger } from '../../util/logger.js';
-import type { DatasetName } from '../benchmark.js';
+import type { DatasetName } from '../../data/tables/detect.js';
 
 const log = createLogger('train');
 

@@ -24,12 +24,14 @@ import { loadClassifier, type Classifier } from '../../models/classifier.js';
 import { MedtrainError } from '../../util/errors.js';
 import { writeFileAtomic, writeJsonAtomic } from '../../util/fs.js';
 import { createLogger } from '../../util/logger.js';
-import type { Benchmark } from '../benchmark.js';
+import type { Benchmark } from '../benchmark/benchmark.js';
 import { toCsv } from '../../util/csv.js';
 import { benchmarkOf, type RunConfig } from './config.js';
-import { evalGenerator, loadRunData, type RunData, type SplitPart } from './data.js';
+import type { SplitPart } from '../../data/dataset.js';
+import { evalGenerator, loadRunData, type RunData } from './data.js';
 import { loadWeightsInto, RUN_FILES, RunStore } from './store.js';
-import { evaluateSource, predictSource, type LossFn, type SourceLike } from '../trainer.js';
+import type { LossFn } from '../../losses/losses.js';
+import { evaluateSource, predictSource, type SourceLike } from '../sources.js';
 
 const log = createLogger('evaluate');
 

@@ -1,8 +1,10 @@
-import { classSetNames } from '../../src/data/labels.js';
+import { classSetNames } from '../../../src/data/labels/classes.js';
 import { describe, expect, it } from 'vitest';
-import { Benchmark, BENCHMARK_FLAGS, DEFAULTS, lrToken, type BenchmarkFields } from '../../src/training/benchmark.js';
-import { MedtrainError } from '../../src/util/errors.js';
-import { parseCli } from '../../src/util/cli.js';
+import { Benchmark } from '../../../src/training/benchmark/benchmark.js';
+import { DEFAULTS, lrToken, type BenchmarkFields } from '../../../src/training/benchmark/fields.js';
+import { BENCHMARK_FLAGS } from '../../../src/training/benchmark/overrides.js';
+import { MedtrainError } from '../../../src/util/errors.js';
+import { parseCli } from '../../../src/util/cli.js';
 
 const SPEC_EXAMPLES = [
   'chexpert_CWBCE_E3_B32',
@@ -110,7 +112,7 @@ describe('Benchmark.parse', () => {
     expect([tagged.model, tagged.modelTag, tagged.uncertainty.kind]).toEqual(['DenseNet121', 'run', 'zeros']);
     const inc = parseOk(REAL_NAMES[11]!);
     expect([inc.model, inc.classWeightNorm, inc.dim, inc.optimizer, inc.learningRate]).toEqual(['InceptionV3', 'none', 299, 'rmsprop', 1e-3]);
-    expect(inc.transforms).toEqual([{ kind: 'blur' }, { kind: 'hist' }]);
+    expect(inc.transforms).toEqual([{ kind: 'blur', sigma: 1 }, { kind: 'hist' }]);
     expect(inc.split).toEqual({ train: 0.9, val: 0.1 });
     const ext = parseOk('ResNet50V2_v2_b_chestxray14_Focal_E1_B8_N5_AugColor_hist_sharp35_ULSRones_BlankMask_D128_DS7030_25LR5_LF05_SGD_Upsampled_Seed42_wasm_3');
     expect(ext.modelTag).toBe('v2_b');
@@ -173,7 +175,7 @@ describe('Benchmark.parse', () => {
         batchSize: pick([1, 16, 32, 128]),
         crop: pick([true, false]),
         augmentation: pick([[], ['affine'], ['color'], ['affine', 'color']] as const),
-        transforms: pick([[], [{ kind: 'sharp', radius: 2, amount: 1 }], [{ kind: 'hist' }, { kind: 'blur' }]] as const),
+        transforms: pick([[], [{ kind: 'sharp', radius: 2, amount: 1 }], [{ kind: 'hist' }, { kind: 'blur', sigma: 1 }], [{ kind: 'blur', sigma: 2 }]] as const),
         uncertainty: pick([{ kind: 'ignore' }, { kind: 'ones' }, { kind: 'zeros' }, { kind: 'lsr-ones' }, { kind: 'mixed', zeros: z, ones: n - z }] as const),
         blankPolicy: pick(['zero', 'mask'] as const),
         dim: pick([64, 224, 256, 320]),
@@ -204,7 +206,8 @@ describe('unreadable names point at the token', () => {
   const cases: [string, string, RegExp][] = [
     ['DenseNet121_Chexpert_CWBCE_E5_B32_Augaffin', 'Augaffin', /unknown augmentation.*expected _AugAffine/],
     ['chexpert_CWBCE_E3_B32_U75_AugAffine', 'AugAffine', /out of order \(it belongs before 'U75'\)/],
-    ['chexpert_CWBCE_E3_B32_N5_U75', 'U75', /U75 maps 12 classes, but there are 5/],
+    ['chexpert_CWBCE_E3_B32_N5_U75', 'U75', /U75 does not split into zeros \+ ones = 5 classes/],
+    ['chexpert_CWBCE_E3_B32_N12_U111', 'U111', /U111 is ambiguous for 12 classes \(U1-11 or U11-1\)/],
     ['chexpert_CWBCE_E3', '', /ends before the batch size/],
     ['Densenet12_chexpert_BCE_E3_B2', 'Densenet12', /unknown model 'Densenet12'.*expected a model \(DenseNet121/],
     ['chexpret_CWBCE_E3_B32', 'chexpret', /no dataset.*expected a dataset: chexpert or chestxray14/],
@@ -217,15 +220,21 @@ describe('unreadable names point at the token', () => {
     ['chexpert_BCE_E0_B32', 'E0', /out of range 1\.\.100000/],
     ['chexpert_BCE_E3_B32_C2', 'C2', /neither C0 nor C1/],
     ['chexpert_BCE_E3_B32_N7', 'N7', /not a class set.*N5, N12, N14/],
-    ['chexpert_BCE_E3_B32_U7', 'U7', /two digits, zeros then ones/],
+    ['chexpert_BCE_E3_B32_U7', 'U7', /U7 does not split into zeros \+ ones = 14 classes/],
+    ['chexpert_BCE_E3_B32_U7-5', 'U7-5', /maps 12 classes, but there are 14/],
+    ['chexpert_BCE_E3_B32_Ulists', 'Ulists', /per-class uncertainty lists are not written in names/],
     ['chexpert_BCE_E3_B32_Umaybe', 'Umaybe', /unknown uncertainty encoding/],
     ['chexpert_BCE_E3_B32_DS9510', 'DS9510', /must be 100/],
     ['chexpert_BCE_E3_B32_DS95', 'DS95', /four digits/],
-    ['chexpert_BCE_E3_B32_LR4', 'LR4', /digits on both sides/],
+    ['chexpert_BCE_E3_B32_LR', 'LR', /exponent digits after LR/],
+    ['chexpert_BCE_E3_B32_Blankish', 'Blankish', /unknown blank policy/],
+    ['chexpert_BCE_E3_B32_gb0', 'gb0', /blur sigma must be above 0/],
+    ['Xception-x_chexpret_BCE_E3_B32', 'chexpret', /no dataset/],
+    ['Xceptio-2_chexpert_BCE_E3_B32', 'Xceptio-2', /unknown model 'Xceptio-2'/],
     ['chexpert_BCE_E3_B32_LF0', 'LF0', /LR factor/],
-    ['chexpert_BCE_E3_B32_sharp2', 'sharp2', /radius and an amount/],
+    ['chexpert_BCE_E3_B32_sharp2', 'sharp2', /sharp needs a radius digit and an amount/],
     ['chexpert_BCE_E3_B32_Upsampled_AugAffine', 'AugAffine', /out of order/],
-    ['chexpert_BCE_E3_B32_Upsampled_N5', 'N5', /out of place/],
+    ['chexpert_BCE_E3_B32_Upsampled_N5', 'N5', /out of order \(it belongs before 'Upsampled'\)/],
     ['chexpert_BCE_E3_B32_Foo', 'Foo', /cannot read 'Foo'/],
     ['chexpert_BCE_E3_B32_D8', 'D8', /out of range 16\.\.4096/],
     ['chexpert_BCE_E3_B32_1_Adam', 'Adam', /out of order/],
@@ -316,14 +325,19 @@ describe('Benchmark.withOverrides (CLI flags)', () => {
       [{ split: '0.9/0.2' }, '--split', /add up to 1/],
       [{ 'learning-rate': '-1' }, '--learning-rate', /positive/],
       [{ 'lr-factor': '2' }, '--lr-factor', /\(0, 1\]/],
-      [{ uncertainty: 'U75' }, '--uncertainty', /maps 12 classes, but there are 14/],
-      [{ classes: 'N5' , uncertainty: 'U75' }, '--uncertainty', /maps 12 classes, but there are 5/],
+      [{ uncertainty: 'U75' }, '--uncertainty', /U75 does not split into zeros \+ ones = 14 classes/],
+      [{ classes: 'N5', uncertainty: 'U75' }, '--uncertainty', /U75 does not split into zeros \+ ones = 5 classes/],
+      [{ classes: 'N5', uncertainty: 'U7-5' }, '--uncertainty', /maps 12 classes, but there are 5/],
+      [{ uncertainty: 'sometimes' }, '--uncertainty', /unknown uncertainty encoding/],
+      [{ 'blank-policy': 'never' }, '--blank-policy', /unknown blank policy/],
+      [{ transforms: 'gb1.5' }, '--transforms', /cannot be written in a benchmark name/],
       [{ dataset: 'mimic' }, '--dataset', /unknown dataset/],
       [{ engine: 'cuda' }, '--engine', /unknown engine/],
-      [{ transforms: 'sharpen' }, '--transforms', /unknown transform/],
+      [{ transforms: 'sharpen' }, '--transforms', /sharp needs a radius digit/],
+      [{ transforms: 'wobble' }, '--transforms', /unknown intensity transform/],
       [{ transforms: 'sharp2' }, '--transforms', /sharp needs a radius/],
       [{ 'learning-rate': String(1 / 3) }, '--learning-rate', /decimal/],
-      [{ augmentation: 'flip' }, '--augmentation', /none, affine, color/],
+      [{ augmentation: 'twist' }, '--augmentation', /unknown augmentation/],
       [{ classes: 'a,a' }, '--classes', /twice/],
       [{ batchsize: '3' }, '--batchsize', /unknown benchmark field/],
       [{ model: 'DenseNet12' }, '--model', /unknown model/],
