@@ -3,7 +3,9 @@
  * AUROC and AP, per-class AUROC) → reevaluation.csv and reevaluation.json in the run folder, and the
  * best epoch by val macro AUROC.
  */
-import { cli, MedtrainError, reevaluateRun, type EpochRow } from 'medtrain';
+import { cli, MedtrainError, reevaluateRun, type Reevaluation } from 'medtrain';
+
+type EpochRow = Reevaluation['epochs'][number];
 
 const { parseCli, runMain, usage } = cli;
 

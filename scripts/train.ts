@@ -3,7 +3,7 @@
  * (and any benchmark field as a flag: --epochs 5, --dim 128, --learning-rate 1e-4, …), or
  * `npm run train -- --resume RUN [--engine E] [--json]`.
  *
- * Trains one benchmark into a run folder (see src/training/run-store.ts). Without --data and with no
+ * Trains one benchmark into a run folder (the README lists its files). Without --data and with no
  * dataset in ./data (or $MEDTRAIN_DATA), it trains on the phantom set, made once and cached.
  * `--dry-run` resolves everything and prints the config (with --json: exactly config.json's object)
  * without training or writing anything. `--json` prints summary.json's object, with `run` (the

@@ -6,42 +6,42 @@
  */
 
 // Engines: choose and start the fastest TensorFlow.js engine the machine has.
-export { initBackend, currentEngine, shutdownBackend, probeEngines, ENGINES, type EngineName, type EngineRequest, type EngineInfo, type EngineProbe } from './backend/engines.js';
-export { runDoctor, formatDoctor, type DoctorReport, type DoctorOptions } from './backend/doctor.js';
+export { initBackend, currentEngine, shutdownBackend, ENGINES, type EngineName, type EngineRequest, type EngineInfo } from './backend/engines.js';
+export { runDoctor, formatDoctor, type DoctorReport } from './backend/doctor.js';
 
 // Benchmarks: one experiment described by a name, its fields and overrides.
 export { Benchmark, type BenchmarkJSON } from './training/benchmark/benchmark.js';
-export { DEFAULTS as BENCHMARK_DEFAULTS, type BenchmarkFields } from './training/benchmark/fields.js';
-export { BENCHMARK_FLAGS, type BenchmarkOverrides } from './training/benchmark/overrides.js';
+export { type BenchmarkFields } from './training/benchmark/fields.js';
+export { BENCHMARK_FLAGS } from './training/benchmark/overrides.js';
 export { grammarTable as benchmarkGrammar } from './training/benchmark/name.js';
 
 // Experiments and saved runs: train a benchmark into a run folder, then evaluate, predict, reevaluate.
 export { Experiment, type ExperimentOptions, type RunResult } from './training/experiment.js';
-export { evaluateRun, predictRun, reevaluateRun, type RunEvaluation, type Prediction, type PredictResult, type Reevaluation, type EpochRow } from './training/run/eval.js';
-export { DEFAULT_HEAD, DEFAULT_TRAINING, type RunConfig, type HeadSettings, type TrainingSettings } from './training/run/config.js';
+export { evaluateRun, predictRun, reevaluateRun, type RunEvaluation, type PredictResult, type Reevaluation } from './training/run/eval.js';
+export { type RunConfig } from './training/run/config.js';
 export { RunStore, type RunSummary } from './training/run/store.js';
-export { readExperimentLog, type ExperimentLogEntry } from './training/run/experiment-log.js';
+export { readExperimentLog } from './training/run/experiment-log.js';
 
 // Data: label tables to batches.
-export { MASKED, type CaseRecord, type Batch, type ClassStats, type SkippedItem } from './core/types.js';
+export { MASKED, type CaseRecord, type Batch, type ClassStats } from './core/types.js';
 export { openDataset, DATA_DEFAULTS, type Dataset, type DatasetOptions, type TableSpec } from './data/dataset.js';
 export { inspectData, formatDataReport, type InspectOptions, type DataReport } from './data/inspect.js';
 export { classSetNames } from './data/labels/classes.js';
 export { parseUncertainty, type Uncertainty } from './data/labels/uncertainty.js';
-export { parseBlankPolicy, type BlankPolicy } from './data/labels/encode.js';
-export { ImageDataGenerator, type GeneratorOptions } from './data/generator.js';
-export { makePhantom, type MakePhantomOptions, type PhantomSummary } from './data/phantom/write.js';
+export { parseBlankPolicy } from './data/labels/encode.js';
+export { ImageDataGenerator } from './data/generator.js';
+export { makePhantom, type PhantomSummary } from './data/phantom/write.js';
 export { PHANTOM_DEFAULTS } from './data/phantom/plan.js';
 
 // Models: Keras-layout backbones with a classification head, and weight files.
 export { createModel, loadClassifier, Classifier, type CreateModelOptions } from './models/classifier.js';
-export { describeModels, modelNames, type ModelInfo } from './models/registry.js';
+export { describeModels } from './models/registry.js';
 export { loadKerasWeights } from './models/weights/keras.js';
 
 // Losses and class weights.
 export { createLoss, type LossFn } from './losses/losses.js';
 export { LOSSES, type LossName } from './losses/names.js';
-export { computeClassWeights, type ClassWeights } from './losses/class-weights.js';
+export { computeClassWeights } from './losses/class-weights.js';
 
 // Metrics over typed arrays: per-class reports, thresholds, intervals, comparisons, prediction files.
 export { evaluateMultiLabel, type EvaluationReport } from './metrics/report.js';
@@ -49,20 +49,18 @@ export { chooseThresholds, type ThresholdMethod } from './metrics/thresholds.js'
 export { bootstrapReport } from './metrics/bootstrap.js';
 export { delongTest } from './metrics/delong.js';
 export { rocCurve, precisionRecallCurve } from './metrics/curves.js';
-export { scoreGroups } from './metrics/groups.js';
 export { epochEvaluator } from './metrics/epoch.js';
-export { evaluatePredictionFiles, type FileEvaluation } from './metrics/evaluate.js';
+export { evaluatePredictionFiles } from './metrics/evaluate.js';
 export { formatEvaluation } from './metrics/format.js';
 
 // The training loop: a Trainer, its callbacks and optimizers.
 export { Trainer, type TrainerOptions } from './training/trainer.js';
 export { type Callback } from './training/callbacks/callback.js';
 export { standardCallbacks } from './training/callbacks/index.js';
-export { EarlyStopping } from './training/callbacks/early-stopping.js';
 export { createOptimizer } from './training/optimizers.js';
 
 // Errors, logging, the seeded generator, and the flag parsing the `medtrain` commands share.
-export { MedtrainError, isMedtrainError } from './util/errors.js';
+export { MedtrainError } from './util/errors.js';
 export { setLogLevel, addLogSink, type LogLevel } from './util/logger.js';
 export { Rng } from './util/rng.js';
 export * as cli from './util/cli.js';

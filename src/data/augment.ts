@@ -100,17 +100,6 @@ export function parseAugment(spec: string | readonly string[] | AugmentConfig | 
   return cfg;
 }
 
-/** The name of a pipeline, as parseAugment reads it back. */
-export function augmentName(cfg: AugmentConfig | null): string {
-  if (!cfg) return 'none';
-  const parts: string[] = [];
-  if (cfg.affine) parts.push('affine');
-  if (cfg.flip) parts.push('flip');
-  if (cfg.color) parts.push('color');
-  if (cfg.crop) parts.push('crop');
-  return parts.join(',') || 'none';
-}
-
 /**
  * Where each output pixel samples the resized image: q = (m0·i + m1·j + m2, m3·i + m4·j + m5) in
  * continuous coordinates of the size×size resized image (pixel k spans [k, k+1)), for output column

@@ -20,7 +20,7 @@ import { join, resolve } from 'node:path';
 import { PREPROCESSING_MODES, type PreprocessingMode } from '../core/preprocessing.js';
 import { MedtrainError } from '../util/errors.js';
 import { createLogger } from '../util/logger.js';
-import { augmentName, parseAugment, type AugmentConfig } from './augment.js';
+import { parseAugment, type AugmentConfig } from './augment.js';
 import { buildBatch, cacheEntryName, cacheFolderName, type BatchPixels, type PipelineSettings, type SampleTask } from './batch-builder.js';
 import { parseTransforms, type IntensityTransform, type WindowSpec } from './image/intensity.js';
 import { DEFAULT_IMAGE_SETTINGS, type CropMode, type FitMode, type ImageSettings } from './image/prepare.js';
@@ -333,30 +333,6 @@ export class ImageDataGenerator {
   /** Images/s of the last epoch and of all epochs so far. */
   throughput(): { lastEpoch: DataThroughput; total: DataThroughput } {
     return { lastEpoch: { ...this.last }, total: { ...this.total } };
-  }
-
-  /** What the generator does, for the run log. */
-  describe(): Record<string, unknown> {
-    return {
-      rows: this.records.length,
-      rowsPerEpoch: this.size,
-      batches: this.numBatches,
-      batchSize: this.batchSize,
-      mode: this.mode,
-      dim: this.settings.dim,
-      image: this.settings.image,
-      augment: augmentName(this.settings.augment),
-      augmentConfig: this.settings.augment,
-      preprocessing: this.settings.preprocessing,
-      shuffle: this.shuffle,
-      balanced: this.balanced,
-      upsample: this.upsample,
-      dropLast: this.dropLast,
-      seed: this.seed,
-      workers: this.workers,
-      cache: this.settings.cacheDir,
-      skipped: this.skipped.length,
-    };
   }
 
   /** Stop the worker threads (they also let the process exit when idle). */

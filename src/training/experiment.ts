@@ -8,7 +8,7 @@
  *   metrics   src/metrics     epochEvaluator (every epoch), evaluateMultiLabel and chooseThresholds (the end)
  *   loop      src/training    Trainer, standardCallbacks, RunStore, the experiment log
  *
- * The run folder (see run-store.ts) gets config.json first, then the split CSVs and dataset.json,
+ * The run folder (see run/store.ts) gets config.json first, then the split CSVs and dataset.json,
  * checkpoints every epoch and best/, history, TensorBoard events and run.log while training, and at
  * the end the best model's predictions, labels and per-class metrics on val and test, thresholds.json
  * and summary.json; one line goes to the experiment log. Every file is written atomically.
@@ -65,7 +65,7 @@ export function quickStart(b: Benchmark, data: DataLocation): Benchmark {
 export const DEFAULT_RUNS_DIR = 'models';
 
 export interface ExperimentOptions {
-  /** The dataset folder; default: $MEDTRAIN_DATA, ./data, or the phantom set (see default-data.ts). */
+  /** The dataset folder; default: $MEDTRAIN_DATA, ./data, or the phantom set (see run/default-data.ts). */
   data?: string | null;
   /** A generic label table in the data folder (neither CheXpert nor ChestX-ray14). */
   table?: TableSpec | null;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { augmentName, colorTable, DEFAULT_AFFINE, DEFAULT_COLOR, drawTransform, parseAugment, renderSample, type AugmentConfig, type Pixels } from '../../src/data/augment.js';
+import { augmentationToken, colorTable, DEFAULT_AFFINE, DEFAULT_COLOR, drawTransform, parseAugment, parseAugmentations, renderSample, type AugmentConfig, type Pixels } from '../../src/data/augment.js';
 import { MedtrainError } from '../../src/util/errors.js';
 import { Rng } from '../../src/util/rng.js';
 
@@ -26,8 +26,12 @@ describe('augmentation pipelines by name', () => {
     expect(parseAugment('')).toBeNull();
     expect(DEFAULT_AFFINE).toEqual({ rotation: 15, translate: 0.05, scale: [0.95, 1.05], shear: 0, fill: 128 });
     expect(() => parseAugment('affine,elastic')).toThrow(MedtrainError);
-    expect(augmentName(parseAugment('AugAffineColor'))).toBe('affine,color');
-    expect(augmentName(null)).toBe('none');
+    expect(parseAugmentations('AugColorAffine')).toEqual(['affine', 'color']);
+    expect(parseAugmentations(['flip', 'affine'])).toEqual(['affine', 'flip']);
+    expect(parseAugmentations('none')).toEqual([]);
+    expect(() => parseAugmentations('affine,affine')).toThrow(/augmentation named twice/);
+    expect(augmentationToken(['affine', 'color'])).toBe('AugAffineColor');
+    expect(augmentationToken([])).toBe('NoAug');
   });
 });
 

@@ -31,7 +31,7 @@ export const CHEXPERT_CLASSES = [
 ] as const;
 export type ChexpertLabel = (typeof CHEXPERT_CLASSES)[number];
 
-export const CHEXPERT_META_COLUMNS = ['Path', 'Sex', 'Age', 'Frontal/Lateral', 'AP/PA'] as const;
+const CHEXPERT_META_COLUMNS = ['Path', 'Sex', 'Age', 'Frontal/Lateral', 'AP/PA'] as const;
 
 /** CheXpert's 19 CSV columns, spelled as in its header. */
 export const CHEXPERT_HEADER = [...CHEXPERT_META_COLUMNS, ...CHEXPERT_CLASSES] as const;

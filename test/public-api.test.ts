@@ -1,0 +1,50 @@
+/**
+ * The public API is the explicit list in src/index.ts. This snapshot makes every change to it a
+ * deliberate one: a name added or removed here is a change users see.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import * as api from '../src/index.js';
+
+/** Every name src/index.ts exports, values and types ('type X'), from its text. */
+function exportedNames(): string[] {
+  const text = readFileSync(join(import.meta.dirname, '..', 'src', 'index.ts'), 'utf8');
+  const names: string[] = [];
+  for (const m of text.matchAll(/export \{([^}]*)\} from/g)) {
+    for (const raw of m[1]!.split(',').map((s) => s.trim()).filter(Boolean)) {
+      const isType = raw.startsWith('type ');
+      const [name, alias] = raw.replace(/^type /, '').split(/\s+as\s+/);
+      names.push(`${isType ? 'type ' : ''}${alias ?? name}`);
+    }
+  }
+  for (const m of text.matchAll(/export \* as (\w+)/g)) names.push(m[1]!);
+  if (/export \* from/.test(text)) throw new Error('src/index.ts re-exports a whole module: list the names');
+  return names.sort((a, b) => a.replace('type ', '').localeCompare(b.replace('type ', '')));
+}
+
+const API = [
+  'addLogSink', 'type Batch', 'Benchmark', 'BENCHMARK_FLAGS', 'type BenchmarkFields', 'benchmarkGrammar', 'type BenchmarkJSON', 'bootstrapReport',
+  'type Callback', 'type CaseRecord', 'chooseThresholds', 'Classifier', 'classSetNames', 'type ClassStats', 'cli', 'computeClassWeights', 'createLoss',
+  'createModel', 'type CreateModelOptions', 'createOptimizer', 'currentEngine', 'DATA_DEFAULTS', 'type DataReport', 'type Dataset', 'type DatasetOptions',
+  'delongTest', 'describeModels', 'type DoctorReport', 'type EngineInfo', 'type EngineName', 'type EngineRequest', 'ENGINES', 'epochEvaluator',
+  'evaluateMultiLabel', 'evaluatePredictionFiles', 'evaluateRun', 'type EvaluationReport', 'Experiment', 'type ExperimentOptions', 'formatDataReport',
+  'formatDoctor', 'formatEvaluation', 'ImageDataGenerator', 'initBackend', 'inspectData', 'type InspectOptions', 'loadClassifier', 'loadKerasWeights',
+  'type LogLevel', 'LOSSES', 'type LossFn', 'type LossName', 'makePhantom', 'MASKED', 'MedtrainError', 'openDataset', 'parseBlankPolicy',
+  'parseUncertainty', 'PHANTOM_DEFAULTS', 'type PhantomSummary', 'precisionRecallCurve', 'type PredictResult', 'predictRun', 'readExperimentLog',
+  'reevaluateRun', 'type Reevaluation', 'Rng', 'rocCurve', 'type RunConfig', 'runDoctor', 'type RunEvaluation', 'type RunResult', 'RunStore',
+  'type RunSummary', 'setLogLevel', 'shutdownBackend', 'standardCallbacks', 'type TableSpec', 'type ThresholdMethod', 'Trainer', 'type TrainerOptions',
+  'type Uncertainty',
+];
+
+describe('the public API', () => {
+  it('is exactly the reviewed list of names', () => {
+    expect(exportedNames()).toEqual(API);
+  });
+
+  it('exports at run time every value name of the list, and nothing else', () => {
+    const values = API.filter((n) => !n.startsWith('type ')).sort();
+    expect(Object.keys(api).sort()).toEqual(values);
+    for (const n of values) expect((api as Record<string, unknown>)[n], n).toBeDefined();
+  });
+});
