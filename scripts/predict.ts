@@ -1,7 +1,8 @@
 /**
  * `npm run predict -- --run DIR <image|folder>... [--out CSV] [--epoch N] [--json]`: probabilities
  * and labels (at the run's thresholds, chosen on val) of a run's best model (or a saved epoch's)
- * for one image or every image under a folder.
+ * for one image or every image under a folder. A file that is not a readable image is named once
+ * (a line here, or the JSON's `skipped`) and the others are predicted; none readable is an error (exit 2).
  */
 import { cli, MedtrainError, predictRun } from 'medtrain';
 
@@ -30,7 +31,8 @@ runMain(async () => {
     const probs = r.classes.map((c) => `${c} ${p.probabilities[c]!.toFixed(3)}`).join(', ');
     return `${p.id}: ${positive.length ? positive.join(', ') : 'no finding above threshold'}\n  ${probs}`;
   });
-  for (const s of r.skipped) lines.push(`skipped ${s.file}: ${s.reason}`);
+  // The one report of each image left out (predictRun does not log them).
+  for (const s of r.skipped) lines.push(`skipped ${s.id}: ${s.reason}${s.id === s.file ? '' : ` (${s.file})`}`);
   if (r.out) lines.push(`wrote ${r.out}`);
   process.stdout.write(`${lines.join('\n')}\n`);
   return 0;

@@ -1,29 +1,46 @@
 /**
- * `npm run train -- --benchmark <name> [--data DIR] [--model M] [--engine E] [--out DIR] [--dry-run] [--json]`
+ * `medtrain train --benchmark <name> [--data DIR] [--model M] [--engine E] [--out DIR] [--dry-run] [--json]`
  * (and any benchmark field as a flag: --epochs 5, --dim 128, --learning-rate 1e-4, …), or
- * `npm run train -- --resume RUN [--engine E] [--json]`.
+ * `medtrain train --resume RUN [--engine E] [--experiment-log FILE] [--json]`.
  *
  * Trains one benchmark into a run folder (the README lists its files). Without --data and with no
  * dataset in ./data (or $MEDTRAIN_DATA), it trains on the phantom set, made once and cached.
  * `--dry-run` resolves everything and prints the config (with --json: exactly config.json's object)
  * without training or writing anything. `--json` prints summary.json's object, with `run` (the
- * run folder) added.
+ * run folder) added. Ctrl-C stops after the current step and says how to resume (exit 130); a
+ * second Ctrl-C quits at once.
  */
 import { cli, BENCHMARK_FLAGS, Benchmark, benchmarkGrammar, Experiment, MedtrainError, type ExperimentOptions, type RunSummary } from 'medtrain';
 
 const { numberFlag, parseCli, runMain, usage } = cli;
 
+const POLICY = 'fail or skip';
+
 const FLAGS = {
   benchmark: { type: 'string', value: 'NAME', help: 'the benchmark name, as chexpert_CWBCE_E3_B32 (the grammar follows the flags)' },
   data: { type: 'string', value: 'DIR', help: 'the dataset folder (default: $MEDTRAIN_DATA, ./data, else the cached phantom set)' },
-  out: { type: 'string', value: 'DIR', help: 'the run folder (default: a free models/<name>[-N])' },
+  out: { type: 'string', value: 'DIR', help: 'the run folder: new or empty (default: a free models/<name>[-N])' },
   resume: { type: 'string', value: 'RUN', help: 'continue a stopped run from its last complete epoch (its config.json decides every setting)' },
   'dry-run': { type: 'boolean', help: 'resolve and print the config; train and write nothing' },
-  weights: { type: 'string', value: 'W', help: 'initial weights: auto (ImageNet when its file is on this machine), imagenet, random or a Keras .h5 file' },
+  weights: { type: 'string', value: 'W', help: 'initial weights: auto (ImageNet when its file is on this machine, else random), imagenet, random or a Keras .h5 file' },
+  monitor: { type: 'string', value: 'M', help: 'what "best" means (best/, early stopping, plateau, evaluate, reevaluate): val_loss (default), val_macro_auroc, val_auroc/<class>, …' },
+  patience: { type: 'string', value: 'N', help: 'early-stopping patience in epochs (default 5)' },
+  'no-early-stopping': { type: 'boolean', help: 'train every epoch' },
+  plateau: { type: 'string', value: 'F,P', help: 'ReduceLROnPlateau factor and patience (default 0.5,2), or none' },
+  thresholds: { type: 'string', value: 'T', help: 'how the operating thresholds are chosen on val: youden (default), f1, balanced, or a number' },
+  'head-units': { type: 'string', value: 'N', help: 'units of the hidden Dense layer of the head (default 1024; 0 for none)' },
+  dropout: { type: 'string', value: 'P', help: 'dropout before the output layer (default 0)' },
+  'keep-checkpoints': { type: 'string', value: 'N', help: 'keep the last N epoch checkpoints (the best epoch and best/ always; default all)' },
+  'no-tensorboard': { type: 'boolean', help: 'write no TensorBoard event files' },
+  'on-bad-row': { type: 'string', value: 'P', help: `a bad label-table row: ${POLICY} (default fail; skip names each one and goes on)` },
+  'on-bad-image': { type: 'string', value: 'P', help: `a missing or unreadable image: ${POLICY} (default skip: each named and counted)` },
   workers: { type: 'string', value: 'N', help: 'image-loading worker threads (default: cores - 1)' },
-  'experiment-log': { type: 'string', value: 'FILE', help: 'the experiment log to append to, or none (default: models/experiment-log.jsonl)' },
+  'experiment-log': { type: 'string', value: 'FILE', help: 'the experiment log to append to, or none (default: experiment-log.jsonl beside the run folder)' },
   ...BENCHMARK_FLAGS,
 } as const;
+
+/** Flags that set up a new run; a resumed run takes them from its config.json. */
+const NEW_RUN_ONLY = ['benchmark', 'data', 'out', 'weights', 'monitor', 'patience', 'no-early-stopping', 'plateau', 'thresholds', 'head-units', 'dropout', 'keep-checkpoints', 'no-tensorboard', 'on-bad-row', 'on-bad-image', ...Object.keys(BENCHMARK_FLAGS)];
 
 const SUMMARY = 'Train a benchmark into a run folder: checkpoints every epoch, best/, history, TensorBoard events, predictions and per-class metrics on val and test, summary.json.';
 
@@ -32,14 +49,36 @@ function fmt(v: unknown): string {
 }
 
 function humanSummary(dir: string, s: RunSummary): string {
+  const best = s.best as { monitor?: string; by?: string } | undefined;
   return [
     `run folder: ${dir}`,
     `val macro AUROC: ${fmt(s.val.macro_auroc)}`,
     ...(s.test ? [`test macro AUROC: ${fmt(s.test.macro_auroc)}`] : []),
-    `best epoch: ${s.best_epoch ?? '-'} of ${String(s.epochs ?? '-')}`,
+    `best epoch: ${s.best_epoch ?? '-'} of ${String(s.epochs ?? '-')}${best?.monitor ? ` (by ${best.by === 'last epoch' ? 'the last epoch: no value of ' : ''}${best.monitor})` : ''}`,
     `seconds: ${s.seconds.toFixed(1)} on ${s.engine}`,
     '',
   ].join('\n');
+}
+
+function policy(flag: string, v: string | undefined): 'fail' | 'skip' | undefined {
+  if (v === undefined || v === 'fail' || v === 'skip') return v;
+  throw new MedtrainError(`--${flag} takes ${POLICY}`, { code: 'bad-flag', column: `--${flag}`, value: v });
+}
+
+function plateau(v: string | undefined): ExperimentOptions['training'] {
+  if (v === undefined) return {};
+  if (v === 'none') return { plateau: null };
+  const [f, p] = v.split(',');
+  const factor = numberFlag('plateau', f, { min: 0, max: 1 });
+  const patience = numberFlag('plateau', p ?? '2', { integer: true, min: 0 });
+  if (!factor || factor >= 1) throw new MedtrainError('--plateau takes a factor in (0, 1) and a patience, as 0.5,2, or none', { code: 'bad-flag', column: '--plateau', value: v });
+  return { plateau: { factor, patience: patience! } };
+}
+
+function thresholds(v: string | undefined): ExperimentOptions['training'] {
+  if (v === undefined) return {};
+  if (v === 'youden' || v === 'f1' || v === 'balanced') return { thresholds: v };
+  return { thresholds: numberFlag('thresholds', v, { min: 0, max: 1 })! };
 }
 
 runMain(async () => {
@@ -48,13 +87,20 @@ runMain(async () => {
     process.stdout.write(`${usage('train', SUMMARY, FLAGS)}\nBenchmark names:\n\n${benchmarkGrammar()}\n`);
     return 0;
   }
-  const common: ExperimentOptions = {
+  const interrupt = new AbortController();
+  process.on('SIGINT', () => {
+    if (interrupt.signal.aborted) process.exit(130);
+    process.stderr.write('\nmedtrain: stopping after the current step (Ctrl-C again to quit at once)\n');
+    interrupt.abort();
+  });
+  const common = {
     workers: numberFlag('workers', flags.workers, { integer: true, min: 0 }),
-    ...(flags['experiment-log'] !== undefined && { experimentLog: flags['experiment-log'] === 'none' ? false : flags['experiment-log'] }),
+    signal: interrupt.signal,
+    ...(flags['experiment-log'] !== undefined && { experimentLog: flags['experiment-log'] === 'none' ? (false as const) : flags['experiment-log'] }),
   };
   let exp: Experiment;
   if (flags.resume !== undefined) {
-    const named = ['benchmark', 'data', 'out', 'weights', ...Object.keys(BENCHMARK_FLAGS)].filter((k) => flags[k as keyof typeof flags] !== undefined);
+    const named = NEW_RUN_ONLY.filter((k) => flags[k as keyof typeof flags] !== undefined);
     if (named.length) {
       throw new MedtrainError(`--resume continues a run with its own settings: --${named[0]} cannot change them`, {
         code: 'bad-flag',
@@ -64,9 +110,30 @@ runMain(async () => {
     }
     exp = await Experiment.resume(flags.resume, { ...common, ...(flags.engine !== undefined && { engine: flags.engine }) });
   } else {
-    if (!flags.benchmark) throw new MedtrainError('train needs --benchmark NAME (or --resume RUN)', { code: 'bad-flag', column: '--benchmark', hint: 'e.g. npm run train -- --benchmark chexpert_CWBCE_E3_B32' });
+    if (!flags.benchmark) throw new MedtrainError('train needs --benchmark NAME (or --resume RUN)', { code: 'bad-flag', column: '--benchmark', hint: 'e.g. medtrain train --benchmark chexpert_CWBCE_E3_B32' });
     const benchmark = Benchmark.parse(flags.benchmark).withFlags({ ...flags, engine: flags.engine ?? process.env.MEDTRAIN_ENGINE });
-    exp = await Experiment.create(benchmark, { ...common, data: flags.data, out: flags.out, weights: flags.weights });
+    const patience = numberFlag('patience', flags.patience, { integer: true, min: 0 });
+    if (flags['no-early-stopping'] && patience !== undefined) throw new MedtrainError('--patience sets early stopping, which --no-early-stopping turns off', { code: 'bad-flag', column: '--patience' });
+    exp = await Experiment.create(benchmark, {
+      ...common,
+      data: flags.data,
+      out: flags.out,
+      weights: flags.weights,
+      onBadRow: policy('on-bad-row', flags['on-bad-row']),
+      onBadImage: policy('on-bad-image', flags['on-bad-image']),
+      head: {
+        ...(flags['head-units'] !== undefined && { units: numberFlag('head-units', flags['head-units'], { integer: true, min: 0 }) }),
+        ...(flags.dropout !== undefined && { dropout: numberFlag('dropout', flags.dropout, { min: 0, max: 0.99 }) }),
+      },
+      training: {
+        ...(flags.monitor !== undefined && { monitor: flags.monitor }),
+        ...(flags['no-early-stopping'] ? { earlyStopping: null } : patience !== undefined ? { earlyStopping: { patience } } : {}),
+        ...plateau(flags.plateau),
+        ...thresholds(flags.thresholds),
+        ...(flags['keep-checkpoints'] !== undefined && { keepCheckpoints: numberFlag('keep-checkpoints', flags['keep-checkpoints'], { integer: true, min: 1 })! }),
+        ...(flags['no-tensorboard'] && { tensorboard: false }),
+      },
+    });
   }
   if (flags['dry-run']) {
     if (flags.json) process.stdout.write(`${JSON.stringify(exp.config)}\n`);
@@ -75,8 +142,9 @@ runMain(async () => {
       process.stdout.write(
         `${exp.resuming ? 'would resume' : 'would train'} ${c.name}\n` +
           `  model ${c.model} at ${c.dim} px, ${c.classes.length} classes, ${c.loss} loss, ${c.optimizer} lr ${c.learningRate}, ${c.epochs} epochs of batch ${c.batchSize}\n` +
-          `  data ${c.data.dir} (${c.data.source}${c.data.phantom ? ', made on first use' : ''})\n` +
-          `  engine ${c.engine} on ${c.device}\n  run folder ${exp.dir}\n`,
+          `  best by ${c.training.monitor}; early stopping ${c.training.earlyStopping ? `patience ${c.training.earlyStopping.patience}` : 'off'}\n` +
+          `  data ${c.data.dir} (${c.data.source}${c.data.phantom ? ', made on first use' : ''}; bad rows: ${c.data.onBadRow}, bad images: ${c.data.onBadImage})\n` +
+          `  engine ${c.engine} on ${c.device}\n  run folder ${exp.dir}\n  experiment log ${exp.experimentLog ?? 'none'}\n`,
       );
     }
     return 0;

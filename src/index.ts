@@ -17,7 +17,9 @@ export { grammarTable as benchmarkGrammar } from './training/benchmark/name.js';
 
 // Experiments and saved runs: train a benchmark into a run folder, then evaluate, predict, reevaluate.
 export { Experiment, type ExperimentOptions, type RunResult } from './training/experiment.js';
-export { evaluateRun, predictRun, reevaluateRun, type RunEvaluation, type PredictResult, type Reevaluation } from './training/run/eval.js';
+export { evaluateRun, type RunEvaluation } from './training/run/eval.js';
+export { predictRun, type PredictResult } from './training/run/predict.js';
+export { reevaluateRun, type Reevaluation } from './training/run/reevaluate.js';
 export { type RunConfig } from './training/run/config.js';
 export { RunStore, type RunSummary } from './training/run/store.js';
 export { readExperimentLog } from './training/run/experiment-log.js';

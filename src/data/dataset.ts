@@ -11,6 +11,7 @@
  */
 import { resolve } from 'node:path';
 import type { BadInputPolicy, CaseRecord, LabelTable, SkippedItem } from '../core/types.js';
+import { formatSkipped } from './skipped.js';
 import { MedtrainError } from '../util/errors.js';
 import { Rng } from '../util/rng.js';
 import { resolveClasses, type ClassSetSpec, type ResolvedClasses } from './labels/classes.js';
@@ -19,7 +20,7 @@ import { resolveUncertainty, type Uncertainty, type UncertaintyLists, type Uncer
 import { splitByPatient } from './split.js';
 import { readChestXray14 } from './tables/chestxray14.js';
 import { readChexpert } from './tables/chexpert.js';
-import { detectDataset, type DatasetName } from './tables/detect.js';
+import { DATASET_FOLDER, detectDataset, type DatasetName } from './tables/detect.js';
 import { readGenericCsv, type GenericCsvOptions } from './tables/generic.js';
 
 /** The reference split (val 0.2, seed 6122156; DS9505 makes val 0.05), blanks to 0, uncertain masked. */
@@ -121,8 +122,24 @@ export async function readTables(dir: string, opts: Pick<DatasetOptions, 'table'
   throw new MedtrainError('not a dataset folder medtrain recognises', {
     code: 'unknown-dataset',
     file: d.root,
-    hint: `a CheXpert folder has train.csv, valid.csv and CheXpert-v1.0-small/; ChestX-ray14 has Data_Entry_2017.csv; for another table pass --table FILE --path-column COL${d.csvFiles.length ? ` (CSV files here: ${d.csvFiles.join(', ')})` : ''}`,
+    hint: `${DATASET_FOLDER}${d.csvFiles.length ? ` (CSV files here: ${d.csvFiles.join(', ')})` : ''}`,
   });
+}
+
+/** The error for a training table without a row to train on: no rows at all, every row left out as bad, or every row filtered out. */
+function emptyTrainingTable(t: LabelTable, views: string | undefined): MedtrainError {
+  const file = t.files[0];
+  if (t.skipped.length) {
+    return new MedtrainError(`the training table has no usable rows: all ${t.skipped.length} were left out as bad`, {
+      code: 'no-data',
+      file,
+      hint: `fix them: ${formatSkipped(t.skipped, 3).join('; ')}`,
+    });
+  }
+  if (t.filtered) {
+    return new MedtrainError(`the training table has no rows left: the ${views ? `view filter (${views})` : 'official split list'} leaves out all ${t.filtered}`, { code: 'no-data', file, hint: views ? 'choose views the table has (frontal, lateral, ap, pa)' : 'check train_val_list.txt against the table' });
+  }
+  return new MedtrainError('the training table has no rows', { code: 'no-data', file, hint: 'it holds a header only: a training table needs one row per image under the header' });
 }
 
 function part(records: readonly CaseRecord[], labels: Float32Array, C: number, idx: readonly number[]): SplitPart {
@@ -140,9 +157,7 @@ export async function openDataset(dir: string, opts: DatasetOptions = {}): Promi
     });
   }
   const trainRecords = tables.train.records;
-  if (trainRecords.length === 0) {
-    throw new MedtrainError('the training table has no usable rows', { code: 'no-data', file: tables.train.files[0], hint: 'it needs a header and at least one row (every skipped row is named in the log)' });
-  }
+  if (trainRecords.length === 0) throw emptyTrainingTable(tables.train, opts.views);
   const testRecords = tables.test?.records ?? [];
   const classes = resolveClasses(opts.classes ?? 'all', tables.train.classes);
   const C = classes.names.length;

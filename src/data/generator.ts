@@ -69,6 +69,11 @@ export interface GeneratorOptions {
   policy?: BadInputPolicy;
   /** Check every file exists before the first epoch (default true); missing ones are skipped or fail by the policy. */
   checkFiles?: boolean;
+  /**
+   * Log a warning for each skipped image (default true). False when the caller reports each one
+   * itself from `skipped` (predict names them in its result), so no image is reported twice.
+   */
+  logSkipped?: boolean;
 }
 
 export interface DataThroughput {
@@ -107,6 +112,7 @@ export class ImageDataGenerator {
   private readonly upsample: number[] | null;
   private readonly sampling: SamplingOptions;
   private readonly checkFiles: boolean;
+  private readonly logSkipped: boolean;
   private readonly cacheRoot: string | null;
   private cacheKeys: (string | undefined)[] | null = null;
   private usable: Int32Array;
@@ -140,6 +146,7 @@ export class ImageDataGenerator {
     this.seed = String(opts.seed ?? 0);
     this.policy = opts.policy ?? 'skip';
     this.checkFiles = opts.checkFiles ?? true;
+    this.logSkipped = opts.logSkipped ?? true;
     const cores = availableParallelism();
     this.workers = opts.workers ?? Math.max(1, Math.min(8, cores - 1));
     this.prefetch = Math.max(1, opts.prefetch ?? Math.max(2, 2 * this.workers));
@@ -223,7 +230,7 @@ export class ImageDataGenerator {
     if (this.skippedPaths.has(r.path)) return;
     this.skippedPaths.add(r.path);
     this.skipped.push({ file: r.path, reason, value: r.id, source: r.source });
-    log.warn(`skipped image ${r.path}: ${reason} (${r.source.file}:${r.source.line})`);
+    if (this.logSkipped) log.warn(`skipped image ${r.path}: ${reason} (${r.source.file}:${r.source.line})`);
   }
 
   /** Rows an epoch draws from: the usable records plus upsampled copies (record indices). */

@@ -39,6 +39,11 @@ export function historyEntries(report: EvaluationReport, prefix = ''): HistoryRe
   return h;
 }
 
+/** The keys historyEntries writes for these classes (without the prefix). */
+export function epochMetricNames(classNames: readonly string[]): string[] {
+  return [...MACRO.map((k) => `macro_${k}`), 'binary_accuracy', 'auroc_excluded', ...classNames.flatMap((n) => PER_CLASS.map((k) => `${k}/${n}`))];
+}
+
 export type EpochOptions = Omit<ReportOptions, 'classNames'> & { prefix?: string };
 
 /**

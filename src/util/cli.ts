@@ -53,6 +53,7 @@ export function parseCli<F extends FlagSpecs>(command: string, specs: F, argv: s
   for (const [name, s] of Object.entries(all)) {
     options[name] = { type: s.type, ...(s.short && { short: s.short }), ...(s.multiple && { multiple: true }), ...(s.default !== undefined && { default: s.default as never }) };
   }
+  checkFlagValues(all, argv);
   let parsed;
   try {
     parsed = parseArgs({ args: argv, options, strict: true, allowPositionals: opts.positionals ?? false });
@@ -69,6 +70,37 @@ export function parseCli<F extends FlagSpecs>(command: string, specs: F, argv: s
   const flags = parsed.values as ParsedCli<F>['flags'];
   if (flags['log-level']) setLogLevel(parseLogLevel(flags['log-level']));
   return { flags, positionals: parsed.positionals };
+}
+
+/**
+ * A flag that takes a value but has none after it: at the end of the line, or followed by a word
+ * starting with '-' (another flag, or a negative number, which parseArgs reads as a flag and calls
+ * "ambiguous"). The error names the flag and says how to write it: `--epochs=-5` for a value that
+ * starts with '-'.
+ */
+function checkFlagValues(specs: FlagSpecs, argv: readonly string[]): void {
+  const byShort = new Map(Object.entries(specs).flatMap(([name, s]) => (s.short ? [[s.short, name] as const] : [])));
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === '--') return; // the rest are positionals
+    const name = arg.startsWith('--') ? arg.slice(2) : /^-[^-]$/.test(arg) ? byShort.get(arg.slice(1)) : undefined;
+    const spec = name !== undefined ? specs[name] : undefined;
+    if (!spec || spec.type !== 'string' || arg.includes('=')) continue;
+    const flag = `--${name}`;
+    const placeholder = `${flag} ${spec.value ?? 'VALUE'}`;
+    const next = argv[i + 1];
+    if (next === undefined) {
+      throw new MedtrainError(`${flag} needs a value`, { code: 'bad-flag', column: flag, hint: `write ${placeholder}` });
+    }
+    if (next.startsWith('-') && next !== '-') {
+      const other = next.startsWith('--') ? next.slice(2).split('=')[0]! : byShort.get(next.slice(1));
+      if (other !== undefined && other in specs) {
+        throw new MedtrainError(`${flag} needs a value (the next word, ${next}, is a flag)`, { code: 'bad-flag', column: flag, hint: `write ${placeholder}` });
+      }
+      throw new MedtrainError(`${flag} needs a value: '${next}' starts with '-', which reads as a flag`, { code: 'bad-flag', column: flag, value: next, hint: `write it as ${flag}=${next}` });
+    }
+    i++; // the value
+  }
 }
 
 function parseLogLevel(v: string): LogLevel {
@@ -91,7 +123,8 @@ export function numberFlag(name: string, value: string | undefined, opts: { inte
 
 /**
  * Run a script's main. A MedtrainError prints as one clear message (or JSON with --json) and
- * exits 2; anything else is a bug and prints its stack, exit 1. Always exits explicitly.
+ * exits 2 (130 when it says the run was interrupted); anything else is a bug and prints its stack,
+ * exit 1. Always exits explicitly.
  */
 export function runMain(main: () => Promise<number | void>): void {
   const wantsJson = process.argv.includes('--json');
@@ -101,7 +134,8 @@ export function runMain(main: () => Promise<number | void>): void {
       if (isMedtrainError(e)) {
         if (wantsJson) process.stdout.write(`${JSON.stringify(e.toJSON())}\n`);
         process.stderr.write(`medtrain: ${e.message}\n`);
-        exitAfterFlush(2);
+        // An interrupted run (Ctrl-C) exits as an interrupted process does.
+        exitAfterFlush(e.code === 'interrupted' ? 130 : 2);
       } else {
         process.stderr.write(`medtrain: unexpected error (a bug; please report it with this trace)\n${(e as Error)?.stack ?? String(e)}\n`);
         exitAfterFlush(1);

@@ -7,12 +7,14 @@ import { randomBytes } from 'node:crypto';
 import { promises as fsp, constants as fsc, openSync, writeSync, fsyncSync, closeSync, renameSync, mkdirSync, rmSync } from 'node:fs';
 import { dirname, basename, join } from 'node:path';
 import { MedtrainError } from './errors.js';
+import { faultPoint } from './faults.js';
 
 function tempName(target: string): string {
   return join(dirname(target), `.${basename(target)}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
 }
 
 export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
+  faultPoint(`before:${basename(path)}`);
   await fsp.mkdir(dirname(path), { recursive: true });
   const tmp = tempName(path);
   const fh = await fsp.open(tmp, 'w');
@@ -28,6 +30,7 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array): 
     await fsp.rm(tmp, { force: true });
     throw e;
   }
+  faultPoint(`after:${basename(path)}`);
 }
 
 export function writeFileAtomicSync(path: string, data: string | Uint8Array): void {
@@ -48,6 +51,34 @@ export function writeFileAtomicSync(path: string, data: string | Uint8Array): vo
   }
 }
 
+/**
+ * Create a file that must not exist yet, atomically: the content is written to a temporary file and
+ * linked into place, which fails (EEXIST) when the file exists, so of two writers only one succeeds.
+ * Returns false when the file was already there (nothing is written then).
+ */
+export async function createFileExclusive(path: string, data: string | Uint8Array): Promise<boolean> {
+  faultPoint(`before:${basename(path)}`);
+  await fsp.mkdir(dirname(path), { recursive: true });
+  const tmp = tempName(path);
+  const fh = await fsp.open(tmp, 'w');
+  try {
+    await fh.writeFile(data);
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+  try {
+    await fsp.link(tmp, path);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw e;
+  } finally {
+    await fsp.rm(tmp, { force: true });
+  }
+  faultPoint(`after:${basename(path)}`);
+  return true;
+}
+
 export async function writeJsonAtomic(path: string, value: unknown): Promise<void> {
   await writeFileAtomic(path, `${JSON.stringify(value, null, 2)}\n`);
 }
@@ -66,6 +97,7 @@ export async function writeDirAtomic(path: string, fill: (tmpDir: string) => Pro
     await fsp.rm(tmp, { recursive: true, force: true });
     throw e;
   }
+  faultPoint(`fill:${basename(path)}`);
   let old: string | null = null;
   if (await exists(path)) {
     old = tempName(`${path}.old`);
@@ -73,6 +105,7 @@ export async function writeDirAtomic(path: string, fill: (tmpDir: string) => Pro
   }
   await fsp.rename(tmp, path);
   if (old) await fsp.rm(old, { recursive: true, force: true });
+  faultPoint(`after:${basename(path)}`);
 }
 
 /**
@@ -81,6 +114,7 @@ export async function writeDirAtomic(path: string, fill: (tmpDir: string) => Pro
  */
 export async function appendLine(path: string, line: string): Promise<void> {
   if (line.includes('\n')) throw new Error('appendLine: the line must not contain a newline');
+  faultPoint(`before:${basename(path)}`);
   await fsp.mkdir(dirname(path), { recursive: true });
   const bytes = Buffer.from(`${line}\n`);
   const fh = await fsp.open(path, fsc.O_WRONLY | fsc.O_APPEND | fsc.O_CREAT, 0o644);
@@ -92,6 +126,7 @@ export async function appendLine(path: string, line: string): Promise<void> {
   } finally {
     await fh.close();
   }
+  faultPoint(`after:${basename(path)}`);
 }
 
 export async function exists(path: string): Promise<boolean> {

@@ -90,6 +90,19 @@ describe('inspect-data', () => {
     await expect(inspectData(dir, { ...Benchmark.parse('chestxray14_BCE_E3_B32').dataOptions(), checkImages: 'none' })).rejects.toThrow(/for chestxray14 but .* holds chexpert/);
   });
 
+  it('a header-only train.csv is an error naming the file: the training table has no rows (exit 2)', () => {
+    const empty = join(tmp.dir, 'header-only');
+    mkdirSync(join(empty, P), { recursive: true });
+    writeFileSync(join(empty, 'train.csv'), `${CHEXPERT_HEADER}\n`);
+    writeFileSync(join(empty, 'valid.csv'), `${CHEXPERT_HEADER}\n${chexpertRow(`${P}/valid/patient1/study1/view1_frontal.jpg`, { Edema: '1.0' })}\n`);
+    const r = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/inspect-data.ts', '--data', empty, '--json'], { encoding: 'utf8', env: { ...process.env, MEDTRAIN_LOG_LEVEL: 'error' } });
+    expect(r.status, r.stderr).toBe(2);
+    expect(JSON.parse(r.stdout.trim())).toMatchObject({ error: 'no-data', file: join(empty, 'train.csv') });
+    expect(r.stderr).toContain(`medtrain: ${join(empty, 'train.csv')}: the training table has no rows`);
+    expect(r.stderr).toMatch(/header only/);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+  });
+
   it('reads a generic table when asked', async () => {
     const g = join(tmp.dir, 'tiles');
     mkdirSync(g, { recursive: true });

@@ -20,8 +20,8 @@ import type { Callback } from '../../src/training/callbacks/index.js';
 import { Experiment } from '../../src/training/experiment.js';
 import { readExperimentLog } from '../../src/training/run/experiment-log.js';
 import { RunStore } from '../../src/training/run/store.js';
+import { ROOT, runCli, testEnv, type CliResult } from '../helpers/cli.js';
 
-const ROOT = join(import.meta.dirname, '..', '..');
 /** The smallest registry model: the compact DenseNet where the registry has it. */
 const TINY = modelNames().includes('DenseNetMini') ? 'DenseNetMini' : 'MobileNetV2';
 const NAME = `${TINY}_chexpert_BCE_E3_B8_N5_D32`;
@@ -32,38 +32,11 @@ const CONFIG_KEYS = ['name', 'model', 'dataset', 'classes', 'loss', 'classWeight
 let tmp: string;
 let data: string;
 let log: string;
-const env = (): NodeJS.ProcessEnv => {
-  const e: NodeJS.ProcessEnv = { ...process.env, VITEST: '', MEDTRAIN_CACHE_DIR: join(tmp, 'cache'), MEDTRAIN_LOG_LEVEL: 'info' };
-  delete e.MEDTRAIN_DATA;
-  delete e.MEDTRAIN_ENGINE;
-  return e;
-};
+const env = (): NodeJS.ProcessEnv => testEnv({ MEDTRAIN_CACHE_DIR: join(tmp, 'cache') });
 
-interface CliResult {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-  /** stdout's one JSON object (--json), or null. */
-  json: Record<string, any> | null;
-}
-
-/** Run `npm run <script> -- args` as a child (tsx, repository root); `onSpawn` may watch or kill it. */
+/** Run `medtrain <script> -- args` as a child (tsx, repository root); `onSpawn` may watch or kill it. */
 function cli(script: string, args: string[], onSpawn?: (p: ReturnType<typeof spawn>) => void): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'scripts', `${script}.ts`), ...args], { cwd: ROOT, env: env(), stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    p.stdout!.on('data', (d) => (stdout += String(d)));
-    p.stderr!.on('data', (d) => (stderr += String(d)));
-    p.on('error', reject);
-    p.on('exit', (code, signal) => {
-      const lines = stdout.trim().split('\n');
-      const json = lines.length === 1 && lines[0]!.startsWith('{') ? (JSON.parse(lines[0]!) as Record<string, any>) : null;
-      resolve({ code, signal, stdout, stderr, json });
-    });
-    onSpawn?.(p);
-  });
+  return runCli(script, args, { env: env(), onSpawn });
 }
 
 const ok = (r: CliResult) => expect(r.code, `${r.stderr.slice(-3000)}\n${r.stdout.slice(-1000)}`).toBe(0);
@@ -205,7 +178,7 @@ describe('the train, evaluate, predict and reevaluate CLIs [engine: wasm]', () =
     expect((await readExperimentLog(log)).entries.filter((e) => e.run === cut).map((e) => e.status)).toEqual(['completed']);
   });
 
-  it('reevaluate: a row per saved epoch on val and test, the best by val macro AUROC, CSV and JSON in the run folder', async () => {
+  it("reevaluate: a row per saved epoch on val and test, the best by the run's monitor (val_loss), CSV and JSON in the run folder", async () => {
     const r = await cli('reevaluate', ['--run', full, '--json', '--engine', 'wasm']);
     ok(r);
     const re = r.json!;
@@ -217,8 +190,8 @@ describe('the train, evaluate, predict and reevaluate CLIs [engine: wasm]', () =
       expect(row.val_macro_auroc).toBeCloseTo(history[i]!.val_macro_auroc!, 6);
       for (const c of CLASSES) expect(row, c).toHaveProperty(`test_auroc/${c}`);
     }
-    const best = (re.epochs as Record<string, number>[]).reduce((a, b) => (b.val_macro_auroc! > a.val_macro_auroc! ? b : a));
-    expect(re.best_epoch).toBe(best.epoch);
+    const best = (re.epochs as Record<string, number>[]).reduce((a, b) => (b.val_loss! < a.val_loss! ? b : a));
+    expect(re).toMatchObject({ monitor: 'val_loss', best_epoch: best.epoch, best_value: best.val_loss });
     expect(readJson(join(full, 'reevaluation.json')).best_epoch).toBe(re.best_epoch);
     expect(csvRows(join(full, 'reevaluation.csv'))).toHaveLength(3);
   });
@@ -234,13 +207,15 @@ describe('the train, evaluate, predict and reevaluate CLIs [engine: wasm]', () =
     const csv = join(tmp, 'predicted.csv');
     const p = await cli('predict', ['--run', full, '--out', csv, '--json', '--engine', 'wasm', image, folder]);
     ok(p);
-    const preds = p.json!.predictions as { id: string; probabilities: Record<string, number>; labels: Record<string, number> }[];
+    const preds = p.json!.predictions as { id: string; path: string; probabilities: Record<string, number>; labels: Record<string, number> }[];
     const tests = csvRows(join(full, 'predictions-test.csv')).slice(1).map((l) => l.split(','));
-    expect(preds).toHaveLength(1 + tests.length);
+    // The image given by itself is in the folder too: predicted once, under the name it was first given.
+    expect(preds).toHaveLength(tests.length);
     expect(preds[0]!.id).toBe(image);
+    expect(new Set(preds.map((x) => x.id)).size).toBe(preds.length);
     // Every image of the folder, as the run itself scored it on its test split.
     for (const [id, ...scores] of tests) {
-      const pr = preds.find((x) => id!.endsWith(`/${x.id}`));
+      const pr = preds.find((x) => x.path === join(data, id!));
       expect(pr, id).toBeDefined();
       CLASSES.forEach((c, k) => expect(pr!.probabilities[c]).toBeCloseTo(Number(scores[k]), 5));
       CLASSES.forEach((c) => expect(pr!.labels[c]).toBe(pr!.probabilities[c]! >= p.json!.thresholds[c] ? 1 : 0));

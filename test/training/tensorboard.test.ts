@@ -72,8 +72,7 @@ describeOracle('TensorBoard event files read by the real TensorBoard', ['tensorb
     const v = syntheticTask(32, { seed: 13 });
     const [x, y, vx, vy] = [tf.tensor2d(t.x, [64, t.features]), tf.tensor2d(t.y, [64, t.classes]), tf.tensor2d(v.x, [32, t.features]), tf.tensor2d(v.y, [32, t.classes])];
     const run = async (name: string, o: { cutAt?: [number, number]; resume?: boolean } = {}) => {
-      const store = o.resume ? await RunStore.open(join(dir, name), { writable: true }) : await RunStore.create(join(dir, name));
-      if (!o.resume) await store.writeConfig({});
+      const store = o.resume ? await RunStore.open(join(dir, name), { writable: true }) : await RunStore.create(join(dir, name), {});
       const cut: Callback = { name: 'cut', onBatchEnd: (_c, l) => { if (o.cutAt && l.epoch === o.cutAt[0] && l.batch === o.cutAt[1]) throw new Error('cut'); } };
       const model = denseModel(t.features, t.classes);
       // Batch scalars flushed at every step, so the cut run leaves orphans for the resume to supersede.

@@ -52,8 +52,7 @@ describe('Trainer', () => {
     const tr = task(256, 3);
     const va = task(128, 4);
     const model = denseModel(tr.features, tr.classes);
-    const store = await RunStore.create(join(dir, 'flat'));
-    await store.writeConfig({ test: true });
+    const store = await RunStore.create(join(dir, 'flat'), { test: true });
     const counts: number[] = [];
     const probe: Callback = { name: 'probe', order: 1000, onEpochEnd: () => void counts.push(tf.memory().numTensors) };
     const cbs = [...standardCallbacks({ store, lrFactor: 0.5, earlyStopping: { patience: 100 }, progress: false }), probe];
@@ -118,8 +117,7 @@ describe('Trainer', () => {
       l.dispose();
       return nan;
     };
-    const store = await RunStore.create(join(dir, 'nan'));
-    await store.writeConfig({});
+    const store = await RunStore.create(join(dir, 'nan'), {});
     const snapshot: Float32Array[][] = [];
     const spy: Callback = { name: 'spy', onBatchBegin: () => void snapshot.push(model.getWeights().map((w) => w.dataSync().slice() as Float32Array)) };
     // No NanGuard given: the Trainer adds one.

@@ -33,9 +33,24 @@ const isDir = (p: string) => {
   }
 };
 
+/** What a dataset folder holds, for messages about a data path that is not one. */
+export const DATASET_FOLDER =
+  'a dataset folder holds CheXpert\'s train.csv, valid.csv and CheXpert-v1.0-small/ (the images), or ChestX-ray14\'s Data_Entry_2017.csv, train_val_list.txt, test_list.txt and the images; another label table is read with --table FILE --path-column COL';
+
+/**
+ * The error for a data path that is a file: it names the file, says a folder is needed and what
+ * one holds (a label table given itself is the usual mistake: its folder is the data folder).
+ */
+export function dataPathIsFile(file: string, flag = '--data'): MedtrainError {
+  return new MedtrainError('the data path is a file, not a folder', { code: 'not-a-folder', file, column: flag, hint: `point ${flag} at the folder that holds it (${dirname(file)}?): ${DATASET_FOLDER}` });
+}
+
 export function detectDataset(dir: string): DetectedDataset {
   let root = resolve(dir);
-  if (!isDir(root)) throw new MedtrainError('data folder not found', { code: 'missing-file', file: root, hint: 'point --data at the dataset folder' });
+  if (!isDir(root)) {
+    if (existsSync(root)) throw dataPathIsFile(root);
+    throw new MedtrainError('data folder not found', { code: 'missing-file', file: root, hint: `point --data at the dataset folder: ${DATASET_FOLDER}` });
+  }
   // Pointed at the image folder itself (CheXpert-v1.0-small/ holding train.csv): its parent is the root.
   if ((CHEXPERT_IMAGE_DIRS as readonly string[]).includes(basename(root)) && existsSync(join(root, 'train.csv'))) root = dirname(root);
   const train = findChexpertCsv(root, 'train.csv');

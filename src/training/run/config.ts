@@ -8,16 +8,23 @@
  * settings, where the data is, the versions and the device.
  */
 import * as tf from '@tensorflow/tfjs';
-import { readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { classSetNames } from '../../data/labels/classes.js';
 import type { EngineInfo, EngineName, EngineRequest } from '../../backend/engines.js';
 import type { Pooling } from '../../models/backbone.js';
-import { MedtrainError } from '../../util/errors.js';
+import type { BadInputPolicy } from '../../core/types.js';
+import { epochMetricNames } from '../../metrics/epoch.js';
+import { getModelSpec } from '../../models/registry.js';
+import { findImagenetWeights } from '../../models/weights/imagenet.js';
+import { MedtrainError, listForMessage } from '../../util/errors.js';
+import { createLogger } from '../../util/logger.js';
 import { Benchmark, type BenchmarkJSON } from '../benchmark/benchmark.js';
 import type { DataLocation } from './default-data.js';
 import type { TableSpec } from '../../data/dataset.js';
+
+const log = createLogger('train');
 
 export const RUN_FORMAT = 'medtrain-run/1';
 
@@ -41,7 +48,10 @@ export const DEFAULT_HEAD: Readonly<HeadSettings> = Object.freeze({ units: 1024,
 
 /** The callbacks' settings (the reference defaults). */
 export interface TrainingSettings {
-  /** What best/, early stopping and ReduceLROnPlateau watch. */
+  /**
+   * The one meaning of "best": what best/, summary.json's best epoch, evaluate, predict, reevaluate,
+   * early stopping and ReduceLROnPlateau go by (lowest for a loss, highest otherwise).
+   */
   monitor: string;
   /** Early stopping with the best weights restored; null for none. */
   earlyStopping: { patience: number } | null;
@@ -49,6 +59,10 @@ export interface TrainingSettings {
   plateau: { factor: number; patience: number } | null;
   /** How the operating thresholds predict uses are chosen on the validation split. */
   thresholds: 'youden' | 'f1' | 'balanced' | number;
+  /** Epoch checkpoints kept: the last N (the best epoch's is always kept, as is best/); null keeps all. */
+  keepCheckpoints: number | null;
+  /** TensorBoard event files in the run folder. */
+  tensorboard: boolean;
 }
 
 export const DEFAULT_TRAINING: Readonly<TrainingSettings> = Object.freeze({
@@ -56,7 +70,34 @@ export const DEFAULT_TRAINING: Readonly<TrainingSettings> = Object.freeze({
   earlyStopping: { patience: 5 },
   plateau: { factor: 0.5, patience: 2 },
   thresholds: 'youden',
+  keepCheckpoints: null,
+  tensorboard: true,
 });
+
+/** What a run does with bad input: a bad label-table row fails the run by default; a bad image is skipped (named and counted) by default. */
+export interface InputPolicies {
+  onBadRow: BadInputPolicy;
+  onBadImage: BadInputPolicy;
+}
+
+export const DEFAULT_POLICIES: Readonly<InputPolicies> = Object.freeze({ onBadRow: 'fail', onBadImage: 'skip' });
+
+/**
+ * The names a run's monitor may take: loss, lr, val_loss and every validation metric the epoch
+ * evaluator logs for these classes (val_macro_auroc, val_auroc/<class>, …). Anything else is an
+ * error before the run starts, naming the monitor and the choices.
+ */
+export function checkMonitor(monitor: string, classNames: readonly string[]): void {
+  const known = ['loss', 'val_loss', ...epochMetricNames(classNames).map((k) => `val_${k}`)];
+  if (known.includes(monitor)) return;
+  const close = known.filter((k) => k.toLowerCase().includes(monitor.toLowerCase().replace(/^val_/, '').slice(0, 5)));
+  throw new MedtrainError(`unknown monitor '${monitor}'`, {
+    code: 'bad-flag',
+    column: '--monitor',
+    value: monitor,
+    hint: `use one of loss, val_loss, val_macro_auroc, val_macro_ap, val_macro_f1, val_auroc/<class> …${close.length ? ` (close: ${listForMessage(close, 5)})` : ''}`,
+  });
+}
 
 export interface RunConfig extends Omit<BenchmarkJSON, 'engine' | 'classes'> {
   classes: string[];
@@ -72,7 +113,7 @@ export interface RunConfig extends Omit<BenchmarkJSON, 'engine' | 'classes'> {
   /** Initial weights: 'random', 'imagenet' or a Keras weight file. */
   weights: string;
   training: TrainingSettings;
-  data: { dir: string; source: DataLocation['source']; phantom: DataLocation['phantom']; table: TableSpec | null };
+  data: { dir: string; source: DataLocation['source']; phantom: DataLocation['phantom']; table: TableSpec | null } & InputPolicies;
   versions: Record<string, string>;
   created: string;
 }
@@ -113,6 +154,7 @@ export function buildRunConfig(o: {
   training: TrainingSettings;
   data: DataLocation;
   table: TableSpec | null;
+  policies: InputPolicies;
 }): RunConfig {
   const j = o.benchmark.toJSON(classSetNames);
   return {
@@ -126,7 +168,7 @@ export function buildRunConfig(o: {
     head: { ...o.head },
     weights: o.weights,
     training: { ...o.training },
-    data: { dir: o.data.dir, source: o.data.source, phantom: o.data.phantom, table: o.table },
+    data: { dir: o.data.dir, source: o.data.source, phantom: o.data.phantom, table: o.table, ...o.policies },
     versions: versions(o.engine),
     created: new Date().toISOString(),
   };
@@ -136,4 +178,37 @@ export function buildRunConfig(o: {
 export function benchmarkOf(config: RunConfig, file?: string): Benchmark {
   if (config?.format !== RUN_FORMAT) throw new MedtrainError('not a medtrain run config', { code: 'bad-config', file, hint: 'give a run folder a training run wrote' });
   return Benchmark.fromJSON({ ...config, engine: config.engineRequest }, file);
+}
+
+/** A run config with the settings an older run folder lacks filled with their defaults. */
+export function withDefaults(config: RunConfig): RunConfig {
+  return { ...config, training: { ...DEFAULT_TRAINING, ...config.training }, data: { ...DEFAULT_POLICIES, ...config.data } };
+}
+
+/**
+ * The initial weights a run starts from, decided before anything is written: 'random'; 'imagenet'
+ * (its Keras file must be on this machine, else an error says where to put it); a Keras .h5 file
+ * (it must exist); or 'auto' (ImageNet when its file is here, else random; the log says which).
+ */
+export async function resolveWeights(model: string, weights: string | undefined, inputSize: number): Promise<string> {
+  const w = weights ?? 'auto';
+  if (w === 'random' || w === 'none') return 'random';
+  const spec = getModelSpec(model);
+  if (w === 'imagenet') {
+    await findImagenetWeights(spec, { inputSize });
+    return 'imagenet';
+  }
+  if (w !== 'auto') {
+    const file = resolve(w);
+    if (!existsSync(file)) throw new MedtrainError('the weight file is not there', { code: 'missing-file', file, column: '--weights', hint: 'give a Keras .h5 weights file, imagenet, random or auto' });
+    return file;
+  }
+  try {
+    await findImagenetWeights(spec, { inputSize });
+    log.info(`weights auto: ImageNet weights for ${model} found on this machine; the backbone starts from them`);
+    return 'imagenet';
+  } catch (e) {
+    log.info(`weights auto: no ImageNet weights file for ${model} on this machine (${e instanceof MedtrainError ? e.problem : String(e)}); starting from random weights`);
+    return 'random';
+  }
 }

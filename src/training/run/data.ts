@@ -21,7 +21,8 @@ import type { BadInputPolicy, CaseRecord } from '../../core/types.js';
 import { MedtrainError } from '../../util/errors.js';
 import { exists } from '../../util/fs.js';
 import type { Benchmark } from '../benchmark/benchmark.js';
-import { RUN_FILES } from './store.js';
+import type { ClassWeights } from '../../losses/class-weights.js';
+import { RUN_FILES, type DatasetReport } from './store.js';
 
 export type RunData = Dataset;
 
@@ -60,6 +61,8 @@ export interface GeneratorSettings {
   preprocessing: PreprocessingMode;
   workers?: number;
   cache?: string | null;
+  /** A missing or unreadable image: skip it (default; named in the log and the generator's list) or fail. */
+  onBadImage?: BadInputPolicy;
 }
 
 /** The evaluation generator (no augmentation, upsampling or shuffle; every row once, in order). */
@@ -89,6 +92,7 @@ function common(b: Benchmark, s: GeneratorSettings): Omit<GeneratorOptions, 'bat
     crop: b.crop,
     ...(s.workers !== undefined && { workers: s.workers }),
     ...(s.cache !== undefined && { cache: s.cache }),
+    ...(s.onBadImage !== undefined && { policy: s.onBadImage }),
   };
 }
 
@@ -109,4 +113,22 @@ export function trainingStats(p: SplitPart, classes: ResolvedClasses, epochLabel
     }
     return s;
   });
+}
+
+/**
+ * dataset.json: what the run's data turned out to be: sizes, per-class counts of what training sees,
+ * the class weights, and every row and image left out (the generators' lists as far as they have read).
+ */
+export function datasetReport(data: RunData, trainPerEpoch: number, stats: ClassStats[], w: ClassWeights, generators: readonly ImageDataGenerator[]): DatasetReport {
+  const images = generators.flatMap((g) => g.skipped);
+  return {
+    kind: data.kind,
+    root: data.root,
+    tables: data.tables,
+    sizes: { train: data.train.records.length, val: data.val.records.length, test: data.test?.records.length ?? 0, trainPerEpoch },
+    classes: data.classes.names,
+    trainStats: Object.fromEntries(data.classes.names.map((n, i) => [n, stats[i]!])),
+    classWeights: { positive: w.positive, negative: w.negative, scheme: w.scheme },
+    skipped: { rows: data.skipped.length, images: images.length, items: [...data.skipped, ...images] },
+  };
 }

@@ -13,11 +13,11 @@
  * The phantom set's images are `dim` pixels wide (the benchmark's image side, at least 64), so no
  * image is ever scaled up for training.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { makePhantom, type PhantomSummary } from '../../data/phantom/write.js';
-import { detectDataset } from '../../data/tables/detect.js';
+import { DATASET_FOLDER, dataPathIsFile, detectDataset } from '../../data/tables/detect.js';
 import { MedtrainError } from '../../util/errors.js';
 import { createLogger } from '../../util/logger.js';
 import type { DatasetName } from '../../data/tables/detect.js';
@@ -76,13 +76,15 @@ function holds(dir: string, dataset: DatasetName): boolean {
 export function locateData(dataset: DatasetName, dim: number, o: { data?: string | null; phantomPatients?: number } = {}): DataLocation {
   if (o.data) {
     const dir = resolve(o.data);
-    if (!existsSync(dir)) throw new MedtrainError('data folder not found', { code: 'missing-data', file: dir, hint: 'point --data at a dataset folder (CheXpert: train.csv, valid.csv, CheXpert-v1.0-small/), or leave --data out to train on the phantom set' });
+    if (!existsSync(dir)) throw new MedtrainError('data folder not found', { code: 'missing-data', file: dir, hint: `point --data at a dataset folder (${DATASET_FOLDER}), or leave --data out to train on the phantom set` });
+    if (!statSync(dir).isDirectory()) throw dataPathIsFile(dir);
     return { dir, source: 'flag', phantom: null };
   }
   const env = process.env.MEDTRAIN_DATA;
   if (env) {
     const dir = resolve(env);
     if (!existsSync(dir)) throw new MedtrainError('the data folder in MEDTRAIN_DATA is not there', { code: 'missing-data', file: dir, hint: 'fix or unset MEDTRAIN_DATA' });
+    if (!statSync(dir).isDirectory()) throw dataPathIsFile(dir, 'MEDTRAIN_DATA');
     return { dir, source: 'env', phantom: null };
   }
   const local = resolve(DEFAULT_DATA_DIR);

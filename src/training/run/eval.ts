@@ -14,10 +14,9 @@
  */
 import type * as tf from '@tensorflow/tfjs';
 import { promises as fsp } from 'node:fs';
-import { basename, extname, join, relative, resolve } from 'node:path';
+import { join } from 'node:path';
 import { initBackend } from '../../backend/engines.js';
-import { ImageDataGenerator } from '../../data/generator.js';
-import { MASKED, type CaseRecord } from '../../core/types.js';
+import { MASKED } from '../../core/types.js';
 import { createLoss } from '../../losses/index.js';
 import { chooseThresholds, evaluateMultiLabel, type EvaluationReport, type ThresholdMethod } from '../../metrics/index.js';
 import { loadClassifier, type Classifier } from '../../models/classifier.js';
@@ -26,12 +25,13 @@ import { writeFileAtomic, writeJsonAtomic } from '../../util/fs.js';
 import { createLogger } from '../../util/logger.js';
 import type { Benchmark } from '../benchmark/benchmark.js';
 import { toCsv } from '../../util/csv.js';
-import { benchmarkOf, type RunConfig } from './config.js';
+import { benchmarkOf, withDefaults, type RunConfig } from './config.js';
+import { recomputeRunClassWeights } from './class-weights.js';
 import type { SplitPart } from '../../data/dataset.js';
 import { evalGenerator, loadRunData, type RunData } from './data.js';
-import { loadWeightsInto, RUN_FILES, RunStore } from './store.js';
+import { RUN_FILES, RunStore } from './store.js';
 import type { LossFn } from '../../losses/losses.js';
-import { evaluateSource, predictSource, type SourceLike } from '../sources.js';
+import { evaluateSource, type SourceLike } from '../sources.js';
 
 const log = createLogger('evaluate');
 
@@ -132,18 +132,18 @@ export async function writeFinalEvaluation(store: RunStore, evals: Record<SplitN
 
 export interface OpenedRun {
   store: RunStore;
+  /** config.json, with the settings an older run folder lacks at their defaults. */
   config: RunConfig;
   benchmark: Benchmark;
   classifier: Classifier;
-  /** The run's own loss (its class weights from dataset.json), for the loss figures. */
-  loss: LossFn;
 }
 
 /** Open a run folder and load a checkpoint's model ('best', or a 1-based epoch), on the given engine. */
 export async function openRun(dir: string, o: { epoch?: number | 'best'; engine?: string } = {}): Promise<OpenedRun> {
   const store = await RunStore.open(dir);
-  const config = await store.readConfig<RunConfig>();
-  const benchmark = benchmarkOf(config, store.paths.config);
+  const raw = await store.readConfig<RunConfig>();
+  const benchmark = benchmarkOf(raw, store.paths.config);
+  const config = withDefaults(raw);
   await initBackend(o.engine ?? null, { quiet: true });
   const which = o.epoch ?? 'best';
   const cpDir = store.checkpointDir(which);
@@ -155,9 +155,30 @@ export async function openRun(dir: string, o: { epoch?: number | 'best'; engine?
     throw new MedtrainError(`no complete checkpoint for ${which === 'best' ? 'the best epoch' : `epoch ${which}`}`, { code: 'no-checkpoint', file: cpDir, hint: have.length ? `saved epochs: ${have.join(', ')}` : 'this run has no checkpoint yet' });
   }
   const { classifier } = await loadClassifier(cpDir);
-  const weights = (await store.readDatasetReport())?.classWeights;
-  const loss = createLoss(weights ? benchmark.loss : 'BCE', weights ? { weights: { positive: weights.positive, negative: weights.negative } } : {});
-  return { store, config, benchmark, classifier, loss };
+  return { store, config, benchmark, classifier };
+}
+
+/** The run's data as it trained on it: its split files, its table and its bad-row policy. */
+export function openRunData(run: OpenedRun): Promise<RunData> {
+  return loadRunData(run.config.data.dir, run.benchmark, { dir: run.store.dir, write: false }, { table: run.config.data.table, onBadRow: run.config.data.onBadRow });
+}
+
+/**
+ * The run's own loss, for the loss figures: the benchmark's loss with the class weights training
+ * used. They are dataset.json's; a folder without a readable dataset.json has them computed again
+ * from the run's data exactly as training computed them (run/class-weights.ts), so a WBCE or CWBCE
+ * run is never scored as plain BCE. BCE and Focal train with uniform weights (1 everywhere), which is
+ * the unweighted loss.
+ */
+export async function runLoss(run: OpenedRun, data: RunData): Promise<LossFn> {
+  const b = run.benchmark;
+  let weights: { positive: number[]; negative: number[] } | undefined = (await run.store.readDatasetReport())?.classWeights;
+  if (!weights) {
+    if (b.loss === 'BCE' || b.loss === 'Focal') return createLoss(b.loss);
+    log.info(`${run.store.paths.dataset} is missing or unreadable: the ${b.loss} class weights are computed again from the run's training split, as training computed them`);
+    weights = (await recomputeRunClassWeights(data, b, { onBadImage: run.config.data.onBadImage })).weights;
+  }
+  return createLoss(b.loss, { weights: { positive: weights.positive, negative: weights.negative } });
 }
 
 async function runSplit(run: OpenedRun, data: RunData, split: SplitName): Promise<SplitPart> {
@@ -180,9 +201,9 @@ export async function evaluateRun(dir: string, o: { split?: SplitName; epoch?: n
   const run = await openRun(dir, { epoch: o.epoch ?? 'best', engine: o.engine });
   try {
     const split = o.split ?? 'test';
-    const data = await loadRunData(run.config.data.dir, run.benchmark, { dir: run.store.dir, write: false }, { table: run.config.data.table });
+    const data = await openRunData(run);
     const part = await runSplit(run, data, split);
-    const e = await predictPart(run, part);
+    const e = await predictPart(run, part, await runLoss(run, data));
     const names = data.classes.names;
     const th = await readThresholds(run.store, names);
     const report = evaluateMultiLabel(e.yScore, e.yTrue, names.length, { classNames: names, thresholds: th });
@@ -192,17 +213,17 @@ export async function evaluateRun(dir: string, o: { split?: SplitName; epoch?: n
   }
 }
 
-async function predictPart(run: OpenedRun, part: SplitPart): Promise<SplitEvaluation> {
-  const gen = await evalGenerator(part, run.benchmark, { preprocessing: run.classifier.preprocessing });
+async function predictPart(run: OpenedRun, part: SplitPart, loss: LossFn): Promise<SplitEvaluation> {
+  const gen = await evalGenerator(part, run.benchmark, { preprocessing: run.classifier.preprocessing, onBadImage: run.config.data.onBadImage });
   try {
-    return await evaluateSplit(run.classifier.model, run.loss, gen);
+    return await evaluateSplit(run.classifier.model, loss, gen);
   } finally {
     await gen.close();
   }
 }
 
 /** The run's thresholds by class (thresholds.json), 0.5 where it has none. */
-async function readThresholds(store: RunStore, names: readonly string[]): Promise<number[]> {
+export async function readThresholds(store: RunStore, names: readonly string[]): Promise<number[]> {
   let th: Thresholds | null = null;
   try {
     th = JSON.parse(await fsp.readFile(join(store.dir, RUN_FILES.thresholds), 'utf8')) as Thresholds;
@@ -212,155 +233,3 @@ async function readThresholds(store: RunStore, names: readonly string[]): Promis
   return names.map((n) => th?.thresholds[n] ?? 0.5);
 }
 
-const IMAGE_EXT = new Set(['.jpg', '.jpeg', '.png', '.webp', '.tif', '.tiff', '.bmp']);
-
-async function imagesIn(input: string): Promise<string[]> {
-  const p = resolve(input);
-  let st;
-  try {
-    st = await fsp.stat(p);
-  } catch {
-    throw new MedtrainError('no such image or folder', { code: 'missing-file', file: p, hint: 'give an image file or a folder of images' });
-  }
-  if (st.isFile()) return [p];
-  const out: string[] = [];
-  const walk = async (d: string) => {
-    for (const e of (await fsp.readdir(d, { withFileTypes: true })).sort((a, b) => a.name.localeCompare(b.name))) {
-      const f = join(d, e.name);
-      if (e.isDirectory()) await walk(f);
-      else if (IMAGE_EXT.has(extname(e.name).toLowerCase())) out.push(f);
-    }
-  };
-  await walk(p);
-  if (!out.length) throw new MedtrainError('the folder holds no images', { code: 'no-data', file: p, hint: `image files end in ${[...IMAGE_EXT].join(', ')}` });
-  return out;
-}
-
-export interface Prediction {
-  /** The image path as given (relative to the folder when a folder was given). */
-  id: string;
-  path: string;
-  probabilities: Record<string, number>;
-  labels: Record<string, 0 | 1>;
-}
-
-export interface PredictResult {
-  run: string;
-  classes: string[];
-  thresholds: Record<string, number>;
-  predictions: Prediction[];
-  /** Images that could not be read. */
-  skipped: { file: string; reason: string }[];
-  /** The CSV written, when asked for. */
-  out: string | null;
-}
-
-/**
- * Probabilities and thresholded labels (thresholds.json, chosen on val) of a run's best model for
- * images: one file, or every image under a folder. With `out`, also a CSV: id, then a probability
- * column per class, then `<class> label` columns (0/1).
- */
-export async function predictRun(dir: string, inputs: readonly string[], o: { out?: string | null; engine?: string; epoch?: number } = {}): Promise<PredictResult> {
-  if (!inputs.length) throw new MedtrainError('nothing to predict', { code: 'bad-flag', hint: 'give an image or a folder after the flags' });
-  const run = await openRun(dir, { epoch: o.epoch ?? 'best', engine: o.engine });
-  try {
-    const names = run.config.classes;
-    const files: { id: string; path: string }[] = [];
-    for (const input of inputs) {
-      const list = await imagesIn(input);
-      const base = resolve(input);
-      for (const f of list) files.push({ id: list.length === 1 && f === base ? input : relative(base, f), path: f });
-    }
-    // A file named like CheXpert's (…_lateral.jpg) is a lateral view: the lung-field crop (C1) skips those.
-    const records: CaseRecord[] = files.map((f, i) => ({ id: f.id, path: f.path, patientId: f.id, raw: new Float32Array(0), source: { file: f.path, line: i + 1 }, ...(/lateral/i.test(basename(f.path)) && { view: 'lateral' as const }) }));
-    const part: SplitPart = { records, labels: new Float32Array(records.length * names.length).fill(MASKED) };
-    const gen = await ImageDataGenerator.create(part.records, part.labels, { batchSize: run.benchmark.batchSize, dim: run.benchmark.dim, preprocessing: run.classifier.preprocessing, transforms: run.benchmark.transforms, crop: run.benchmark.crop, mode: 'eval' });
-    let scores: { ids: string[]; yScore: Float32Array };
-    try {
-      scores = await predictSource(run.classifier.model, gen);
-    } finally {
-      await gen.close();
-    }
-    const th = await readThresholds(run.store, names);
-    const byId = new Map(files.map((f) => [f.id, f.path]));
-    const C = names.length;
-    const predictions: Prediction[] = scores.ids.map((id, i) => ({
-      id,
-      path: byId.get(id)!,
-      probabilities: Object.fromEntries(names.map((n, c) => [n, scores.yScore[i * C + c]!])),
-      labels: Object.fromEntries(names.map((n, c) => [n, scores.yScore[i * C + c]! >= th[c]! ? 1 : 0])) as Record<string, 0 | 1>,
-    }));
-    let out: string | null = null;
-    if (o.out) {
-      out = resolve(o.out);
-      const rows = predictions.map((p) => ({ id: p.id, ...p.probabilities, ...Object.fromEntries(names.map((n) => [`${n} label`, p.labels[n]])) }));
-      await writeFileAtomic(out, toCsv(rows, ['id', ...names, ...names.map((n) => `${n} label`)]));
-    }
-    return { run: run.store.dir, classes: [...names], thresholds: Object.fromEntries(names.map((n, c) => [n, th[c]!])), predictions, skipped: gen.skipped.map((s) => ({ file: s.file, reason: s.reason })), out };
-  } finally {
-    run.classifier.dispose();
-  }
-}
-
-export interface EpochRow {
-  epoch: number;
-  [k: string]: number | null;
-}
-
-export interface Reevaluation {
-  run: string;
-  epochs: EpochRow[];
-  /** The epoch with the highest val macro AUROC (the first of equals), or null. */
-  best_epoch: number | null;
-  best_val_macro_auroc: number | null;
-  files: { csv: string; json: string };
-}
-
-/**
- * Every saved epoch on val and test: loss and macro figures per split, and per-class AUROC; the best
- * epoch by val macro AUROC. Written as reevaluation.csv and reevaluation.json in the run folder.
- */
-export async function reevaluateRun(dir: string, o: { engine?: string } = {}): Promise<Reevaluation> {
-  const store = await RunStore.open(dir);
-  const epochs = await store.listCheckpoints();
-  if (!epochs.length) throw new MedtrainError('the run has no saved epoch', { code: 'no-checkpoint', file: store.paths.checkpoints, hint: 'train it first (or resume it)' });
-  const run = await openRun(dir, { epoch: epochs[0], engine: o.engine });
-  try {
-    const data = await loadRunData(run.config.data.dir, run.benchmark, { dir: run.store.dir, write: false }, { table: run.config.data.table });
-    const names = data.classes.names;
-    const C = names.length;
-    const parts: [SplitName, SplitPart][] = [['val', data.val]];
-    if (data.test?.records.length) parts.push(['test', data.test]);
-    const gens = new Map<SplitName, ImageDataGenerator>();
-    const rows: EpochRow[] = [];
-    try {
-      for (const [s, p] of parts) gens.set(s, await evalGenerator(p, run.benchmark, { preprocessing: run.classifier.preprocessing }));
-      for (const [i, epoch] of epochs.entries()) {
-        // openRun loaded the first saved epoch.
-        if (i > 0) await loadWeightsInto(run.classifier.model, store.checkpointDir(epoch));
-        const row: EpochRow = { epoch };
-        for (const [s] of parts) {
-          const e = await evaluateSplit(run.classifier.model, run.loss, gens.get(s)!);
-          const r = evaluateMultiLabel(e.yScore, e.yTrue, C, { classNames: names, micro: false });
-          row[`${s}_loss`] = e.loss;
-          row[`${s}_macro_auroc`] = r.macro.auroc;
-          row[`${s}_macro_ap`] = r.macro.ap;
-          for (const n of names) row[`${s}_auroc/${n}`] = r.classes[n]!.auroc;
-        }
-        rows.push(row);
-        log.info(`epoch ${epoch}: val macro AUROC ${row.val_macro_auroc ?? 'undefined'}${row.test_macro_auroc !== undefined ? `, test ${row.test_macro_auroc ?? 'undefined'}` : ''}`);
-      }
-    } finally {
-      for (const g of gens.values()) await g.close();
-    }
-    let best: EpochRow | null = null;
-    for (const r of rows) if (r.val_macro_auroc !== null && (best === null || r.val_macro_auroc! > best.val_macro_auroc!)) best = r;
-    const files = { csv: join(store.dir, RUN_FILES.reevaluationCsv), json: join(store.dir, RUN_FILES.reevaluationJson) };
-    const result: Reevaluation = { run: store.dir, epochs: rows, best_epoch: best?.epoch ?? null, best_val_macro_auroc: best?.val_macro_auroc ?? null, files };
-    await writeFileAtomic(files.csv, toCsv(rows));
-    await writeJsonAtomic(files.json, { epochs: rows, best_epoch: result.best_epoch, best_val_macro_auroc: result.best_val_macro_auroc });
-    return result;
-  } finally {
-    run.classifier.dispose();
-  }
-}

@@ -27,7 +27,7 @@ export interface ExperimentLogEntry {
   name: string;
   /** The run folder. */
   run: string;
-  status: 'completed' | 'stopped' | 'failed';
+  status: 'completed' | 'stopped' | 'interrupted' | 'failed';
   [k: string]: unknown;
 }
 

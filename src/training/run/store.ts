@@ -22,9 +22,10 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { promises as fsp } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { MedtrainError } from '../../util/errors.js';
-import { ensureWritableDir, exists, writeDirAtomic, writeFileAtomic, writeJsonAtomic } from '../../util/fs.js';
+import { basename, join, resolve } from 'node:path';
+import { MedtrainError, listForMessage } from '../../util/errors.js';
+import { createFileExclusive, ensureWritableDir, exists, writeDirAtomic, writeFileAtomic, writeJsonAtomic } from '../../util/fs.js';
+import { faultPoint } from '../../util/faults.js';
 import { addLogSink, fileLogSink } from '../../util/logger.js';
 import type { EpochLogs, TrainerState } from '../callbacks/callback.js';
 import type { BestMark, CheckpointData, CheckpointSink, CheckpointSource } from '../callbacks/checkpoint.js';
@@ -152,24 +153,55 @@ export class RunStore implements CheckpointSink, CheckpointSource {
   readonly paths: RunPaths;
   /** Saved in every checkpoint's model.json (userDefinedMetadata), e.g. `{classifier: config}` so loadClassifier rebuilds it. */
   modelMetadata: Record<string, unknown> = {};
+  /** Epoch checkpoints kept after each save: the last N and the best epoch's (best/ is always kept); null keeps every one. */
+  keepCheckpoints: number | null = null;
 
   private constructor(dir: string) {
     this.dir = resolve(dir);
     this.paths = Object.fromEntries(Object.entries(RUN_FILES).map(([k, f]) => [k, join(this.dir, f)])) as RunPaths;
   }
 
-  /** A new run in `dir` (created if missing). A folder that already holds a run is refused. */
-  static async create(dir: string): Promise<RunStore> {
+  /**
+   * Whether `dir` can take a new run, without touching it: it does not exist, or it is an empty
+   * folder (temporary files a killed writer left count as empty). A folder that holds a run, or
+   * anything else, is refused with an error naming it: a run never writes into a folder it did not make.
+   */
+  static async checkFree(dir: string): Promise<void> {
     const s = new RunStore(dir);
-    await ensureWritableDir(s.dir, 'run folder');
-    if (await exists(s.paths.config)) {
-      throw new MedtrainError('a run is already in this folder', {
-        code: 'run-exists',
+    let names: string[];
+    try {
+      names = await fsp.readdir(s.dir);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' || code === 'ENOTDIR') return; // a new folder (ensureWritableDir says if it cannot be made)
+      throw e;
+    }
+    if (names.includes(RUN_FILES.config)) {
+      throw new MedtrainError('a run is already in this folder', { code: 'run-exists', file: s.dir, hint: `continue it with --resume ${s.dir}, or write the new run elsewhere (--out)` });
+    }
+    const other = names.filter((n) => !TEMP.test(n));
+    if (other.length) {
+      throw new MedtrainError(`the folder exists and is not a run folder (it holds ${listForMessage(other.map((n) => `'${n}'`), 5)}): a run never writes into a folder it did not make`, {
+        code: 'folder-not-empty',
         file: s.dir,
-        hint: `continue it with --resume ${s.dir}, or write the new run elsewhere (--out)`,
+        hint: `give --out a new or empty folder, e.g. ${join(s.dir, 'run')}`,
       });
     }
+  }
+
+  /**
+   * A new run in `dir`: the folder must be new or empty (checkFree); it is created and config.json
+   * is created in it exclusively, so of two runs started into one folder only one gets it (the
+   * other fails with 'run-exists').
+   */
+  static async create(dir: string, config: unknown): Promise<RunStore> {
+    await RunStore.checkFree(dir);
+    const s = new RunStore(dir);
+    await ensureWritableDir(s.dir, 'run folder');
     await s.removeTemporaries();
+    if (!(await createFileExclusive(s.paths.config, `${JSON.stringify(config, null, 2)}\n`))) {
+      throw new MedtrainError('a run is already in this folder', { code: 'run-exists', file: s.dir, hint: `another run took it first: write the new run elsewhere (--out), or continue that one with --resume ${s.dir}` });
+    }
     return s;
   }
 
@@ -206,12 +238,12 @@ export class RunStore implements CheckpointSink, CheckpointSource {
     return removed;
   }
 
-  async writeConfig(config: unknown): Promise<void> {
-    await writeJsonAtomic(this.paths.config, config);
-  }
-
   async readConfig<T = unknown>(): Promise<T> {
     return this.readJson<T>(this.paths.config);
+  }
+
+  async writeDatasetReport(report: DatasetReport): Promise<void> {
+    await writeJsonAtomic(this.paths.dataset, report);
   }
 
   /** dataset.json (class weights among it), or null when the run has none or it cannot be read. */
@@ -219,7 +251,7 @@ export class RunStore implements CheckpointSink, CheckpointSource {
     return this.readJson<DatasetReport>(join(this.dir, RUN_FILES.dataset)).catch(() => null);
   }
 
-  private async readJson<T>(file: string): Promise<T> {
+  async readJson<T>(file: string): Promise<T> {
     let text: string;
     try {
       text = await fsp.readFile(file, 'utf8');
@@ -261,17 +293,33 @@ export class RunStore implements CheckpointSink, CheckpointSource {
   async saveCheckpoint(data: CheckpointData, mark: BestMark): Promise<void> {
     const info: CheckpointInfo = { format: 'medtrain-checkpoint/1', epoch: data.epoch, logs: data.logs, best: mark, state: data.state };
     const { manifest, data: bin } = encodeSnapshot(data.optimizer);
-    const fill = async (dir: string) => {
+    const fill = (target: string) => async (dir: string) => {
       // saveModel fills its own temporary folder and renames it onto `dir` (empty here).
       await saveModel(data.model, dir, { metadata: this.modelMetadata });
+      faultPoint(`checkpoint-model:${basename(target)}`);
       await fsp.writeFile(join(dir, OPTIMIZER_BIN), bin);
       await fsp.writeFile(join(dir, OPTIMIZER_JSON), JSON.stringify(manifest));
       // Written last: a folder with checkpoint.json is complete even where renames are not atomic.
       await fsp.writeFile(join(dir, CHECKPOINT_JSON), `${JSON.stringify(info, null, 1)}\n`);
     };
     // If a kill falls between the two, the epoch is redone on resume and writes best/ again alike.
-    if (mark.best) await writeDirAtomic(this.paths.best, fill);
-    await writeDirAtomic(this.checkpointDir(data.epoch), fill);
+    if (mark.best) await writeDirAtomic(this.paths.best, fill(this.paths.best));
+    await writeDirAtomic(this.checkpointDir(data.epoch), fill(this.checkpointDir(data.epoch)));
+    await this.pruneCheckpoints();
+  }
+
+  /** Remove epoch checkpoints beyond keepCheckpoints (each renamed aside first, so none is ever left half-removed). */
+  private async pruneCheckpoints(): Promise<void> {
+    if (this.keepCheckpoints === null) return;
+    const epochs = await this.listCheckpoints();
+    const best = (await this.readCheckpointInfo('best').catch(() => null))?.info.epoch;
+    for (const e of epochs.slice(0, Math.max(0, epochs.length - this.keepCheckpoints))) {
+      if (e === best) continue;
+      const dir = this.checkpointDir(e);
+      const aside = join(this.paths.checkpoints, `.${basename(dir)}.tmp-${process.pid}-${e.toString(16)}`);
+      await fsp.rename(dir, aside);
+      await fsp.rm(aside, { recursive: true, force: true });
+    }
   }
 
   /** Read a checkpoint ('last' = the latest complete epoch; null when there is none) and, given a model, load its weights. */

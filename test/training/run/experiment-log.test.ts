@@ -3,9 +3,9 @@ import { spawn } from 'node:child_process';
 import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { appendExperimentLog, readExperimentLog, type ExperimentLogEntry } from '../../src/training/run/experiment-log.js';
-import { MedtrainError } from '../../src/util/errors.js';
-import { setConsoleSink, getConsoleSink } from '../../src/util/logger.js';
+import { appendExperimentLog, readExperimentLog, type ExperimentLogEntry } from '../../../src/training/run/experiment-log.js';
+import { MedtrainError } from '../../../src/util/errors.js';
+import { setConsoleSink, getConsoleSink } from '../../../src/util/logger.js';
 
 let dir: string;
 beforeAll(() => {
@@ -21,7 +21,7 @@ describe('experiment log', () => {
     const go = join(dir, 'go');
     const WRITERS = 8;
     const LINES = 40;
-    const script = join(import.meta.dirname, 'fixtures', 'log-writer.ts');
+    const script = join(import.meta.dirname, '..', 'fixtures', 'log-writer.ts');
     let ready = 0;
     const done = Array.from({ length: WRITERS }, (_, id) => {
       return new Promise<number | null>((resolve, reject) => {

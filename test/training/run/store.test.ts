@@ -1,17 +1,17 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { initBackend } from '../../src/backend/index.js';
-import { RunStore } from '../../src/training/run/store.js';
-import { Trainer } from '../../src/training/trainer.js';
-import { tensorSource } from '../../src/training/sources.js';
-import { createOptimizer } from '../../src/training/optimizers.js';
-import { loadModel } from '../../src/models/weights/tfjs-io.js';
-import { MedtrainError } from '../../src/util/errors.js';
-import { Rng } from '../../src/util/rng.js';
-import { denseModel, maskedBce, syntheticTask } from './helpers.js';
+import { initBackend } from '../../../src/backend/index.js';
+import { RunStore } from '../../../src/training/run/store.js';
+import { Trainer } from '../../../src/training/trainer.js';
+import { tensorSource } from '../../../src/training/sources.js';
+import { createOptimizer } from '../../../src/training/optimizers.js';
+import { loadModel } from '../../../src/models/weights/tfjs-io.js';
+import { MedtrainError } from '../../../src/util/errors.js';
+import { Rng } from '../../../src/util/rng.js';
+import { denseModel, maskedBce, syntheticTask } from '../helpers.js';
 
 let dir: string;
 beforeAll(async () => {
@@ -34,20 +34,41 @@ async function trainedCheckpoint(rng: Rng) {
 
 describe('RunStore', () => {
   it('refuses to start a run where one is, and to open a folder that holds none', async () => {
-    const s = await RunStore.create(join(dir, 'a'));
-    await s.writeConfig({ name: 'x' });
-    await expect(RunStore.create(join(dir, 'a'))).rejects.toThrow(/a run is already in this folder[\s\S]*--resume/);
+    await RunStore.create(join(dir, 'a'), { name: 'x' });
+    await expect(RunStore.create(join(dir, 'a'), {})).rejects.toThrow(/a run is already in this folder[\s\S]*--resume/);
     await expect(RunStore.open(join(dir, 'nothing'))).rejects.toMatchObject({ code: 'not-a-run' });
     writeFileSync(join(dir, 'afile'), 'x');
-    const e = await RunStore.create(join(dir, 'afile', 'run')).catch((err: unknown) => err);
+    const e = await RunStore.create(join(dir, 'afile', 'run'), {}).catch((err: unknown) => err);
     expect(e).toBeInstanceOf(MedtrainError);
     expect((e as MedtrainError).code).toBe('unwritable');
     await expect((await RunStore.open(join(dir, 'a'))).readConfig()).resolves.toEqual({ name: 'x' });
   });
 
+  it("never writes into a folder it did not make: a user's folder is refused untouched; an empty one is taken", async () => {
+    const mine = join(dir, 'mine');
+    mkdirSync(mine);
+    writeFileSync(join(mine, 'notes.txt'), 'keep me');
+    const e = await RunStore.create(mine, {}).catch((err: unknown) => err);
+    expect(e).toMatchObject({ code: 'folder-not-empty', file: mine });
+    expect((e as MedtrainError).message).toMatch(/not a run folder \(it holds 'notes.txt'\)/);
+    expect(readdirSync(mine)).toEqual(['notes.txt']);
+    expect(readFileSync(join(mine, 'notes.txt'), 'utf8')).toBe('keep me');
+    const empty = join(dir, 'empty');
+    mkdirSync(empty);
+    writeFileSync(join(empty, `.config.json.tmp-999999999-abcd`), 'left by a killed writer');
+    await RunStore.create(empty, { ok: 1 });
+    expect(readdirSync(empty)).toEqual(['config.json']);
+  });
+
+  it('of runs started into one folder at once, exactly one gets it', async () => {
+    const target = join(dir, 'race');
+    const results = await Promise.allSettled(Array.from({ length: 8 }, (_, i) => RunStore.create(target, { i })));
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+    for (const r of results.filter((r): r is PromiseRejectedResult => r.status === 'rejected')) expect(r.reason).toMatchObject({ code: 'run-exists' });
+  });
+
   it('saves and loads a checkpoint: weights, optimizer state, trainer state, best/', async () => {
-    const s = await RunStore.create(join(dir, 'b'));
-    await s.writeConfig({});
+    const s = await RunStore.create(join(dir, 'b'), {});
     const { model, cp, features, classes, trainer, rng } = await trainedCheckpoint(new Rng(3));
     await s.saveCheckpoint({ ...cp, epoch: 1, logs: { epoch: 1, loss: 0.5 } }, { best: true, monitor: 'val_loss', value: 0.4 });
     await s.saveCheckpoint({ ...cp, epoch: 2, logs: { epoch: 2, loss: 0.4 } }, { best: false, monitor: 'val_loss', value: 0.45 });
@@ -79,8 +100,7 @@ describe('RunStore', () => {
   });
 
   it('never shows half a checkpoint: a failed write leaves the epoch absent and its leftovers are removed', async () => {
-    const s = await RunStore.create(join(dir, 'c'));
-    await s.writeConfig({});
+    const s = await RunStore.create(join(dir, 'c'), {});
     const { cp } = await trainedCheckpoint(new Rng(1));
     const broken = { save: async () => { throw new Error('disk full'); } } as unknown as tf.LayersModel;
     await expect(s.saveCheckpoint({ ...cp, model: broken, epoch: 1, logs: {} }, { best: false, monitor: 'val_loss', value: null })).rejects.toThrow('disk full');
