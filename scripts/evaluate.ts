@@ -48,7 +48,7 @@ runMain(async () => {
     const r = await evaluateRun(flags.run, { split, epoch: numberFlag('epoch', flags.epoch, { integer: true, min: 1 }), engine: flags.engine });
     if (flags.json) process.stdout.write(`${JSON.stringify(r)}\n`);
     else {
-      const where = `${r.run} (${r.epoch === 'best' ? 'best epoch' : `epoch ${r.epoch}`}, ${r.split} split)`;
+      const where = `${r.run} (${r.model.description}, ${r.split} split)`;
       const table = formatEvaluation({ ...r.report, predictions: where, labels: where, thresholdMethod: "the run's thresholds.json", thresholdSource: 'validation', thresholdFallback: [], ignoredLabelColumns: [] });
       process.stdout.write(`${where}\n${table}`);
     }

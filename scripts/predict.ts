@@ -26,11 +26,12 @@ runMain(async () => {
     process.stdout.write(`${JSON.stringify(r)}\n`);
     return 0;
   }
-  const lines = r.predictions.map((p) => {
+  const lines = [`${r.run}: ${r.model.description}`];
+  for (const p of r.predictions) {
     const positive = r.classes.filter((c) => p.labels[c] === 1);
     const probs = r.classes.map((c) => `${c} ${p.probabilities[c]!.toFixed(3)}`).join(', ');
-    return `${p.id}: ${positive.length ? positive.join(', ') : 'no finding above threshold'}\n  ${probs}`;
-  });
+    lines.push(`${p.id}: ${positive.length ? positive.join(', ') : 'no finding above threshold'}\n  ${probs}`);
+  }
   // The one report of each image left out (predictRun does not log them).
   for (const s of r.skipped) lines.push(`skipped ${s.id}: ${s.reason}${s.id === s.file ? '' : ` (${s.file})`}`);
   if (r.out) lines.push(`wrote ${r.out}`);

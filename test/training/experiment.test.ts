@@ -201,12 +201,19 @@ describe('the train, evaluate, predict and reevaluate CLIs [engine: wasm]', () =
     ok(e);
     expect(e.json!.split).toBe('test');
     expect(e.json!.figures.macro_auroc).toBeCloseTo(readJson(join(full, 'summary.json')).test.macro_auroc, 6);
+    // One meaning of best, shown by every command: the run's monitor.
+    const best = readJson(join(full, 'summary.json')).best;
+    expect(e.json!.model).toMatchObject({ epoch: best.epoch, by: 'monitor', monitor: 'val_loss' });
+    expect(e.json!.model.description).toBe(`best epoch ${best.epoch} by val_loss (${best.value.toFixed(4)})`);
+    const text = await cli('evaluate', ['--run', full, '--engine', 'wasm']);
+    expect(text.stdout).toContain(`best epoch ${best.epoch} by val_loss`);
 
     const folder = join(data, 'CheXpert-v1.0-small', 'valid');
     const image = join(folder, 'patient00033', 'study1', 'view1_frontal.jpg');
     const csv = join(tmp, 'predicted.csv');
     const p = await cli('predict', ['--run', full, '--out', csv, '--json', '--engine', 'wasm', image, folder]);
     ok(p);
+    expect(p.json!.model.description).toBe(e.json!.model.description);
     const preds = p.json!.predictions as { id: string; path: string; probabilities: Record<string, number>; labels: Record<string, number> }[];
     const tests = csvRows(join(full, 'predictions-test.csv')).slice(1).map((l) => l.split(','));
     // The image given by itself is in the folder too: predicted once, under the name it was first given.

@@ -143,6 +143,25 @@ describe('train: input faults and run folders [engine: wasm]', () => {
   });
 });
 
+describe('train: every setting a flag, recorded in config.json', () => {
+  it('takes the training, head and input-policy flags', async () => {
+    const r = await train([...base(join(tmp, 'flags')), '--patience', '3', '--plateau', '0.3,1', '--thresholds', 'f1', '--head-units', '0', '--dropout', '0.2', '--no-tensorboard', '--keep-checkpoints', '2', '--on-bad-image', 'fail', '--monitor', 'val_auroc/Edema', '--dry-run', '--json']);
+    ok(r);
+    expect(r.json).toMatchObject({
+      head: { units: 0, dropout: 0.2 },
+      training: { monitor: 'val_auroc/Edema', earlyStopping: { patience: 3 }, plateau: { factor: 0.3, patience: 1 }, thresholds: 'f1', keepCheckpoints: 2, tensorboard: false },
+      data: { onBadRow: 'fail', onBadImage: 'fail' },
+    });
+    const off = await train([...base(join(tmp, 'flags')), '--no-early-stopping', '--plateau', 'none', '--dry-run', '--json']);
+    ok(off);
+    expect(off.json).toMatchObject({ training: { monitor: 'val_loss', earlyStopping: null, plateau: null, thresholds: 'youden', keepCheckpoints: null, tensorboard: true } });
+    const both = await train([...base(join(tmp, 'flags')), '--no-early-stopping', '--patience', '2', '--dry-run', '--json']);
+    failed(both, 'bad-flag');
+    const resumeFlag = await train(['--resume', join(tmp, 'flags'), '--monitor', 'val_loss', '--json']);
+    failed(resumeFlag, 'bad-flag');
+  });
+});
+
 describe('Experiment in-process: a non-finite loss', () => {
   let engine: 'tensorflow' | 'wasm';
   beforeAll(async () => {

@@ -130,12 +130,25 @@ export async function writeFinalEvaluation(store: RunStore, evals: Record<SplitN
 // ---------------------------------------------------------------------------------------------
 // Using a saved run
 
+/** Which saved model a command used: the best epoch by the run's monitor, or an epoch asked for. */
+export interface ModelChoice {
+  epoch: number;
+  /** 'monitor': best/ (the best epoch by the monitor); 'last epoch': no epoch had a value of the monitor; 'asked': --epoch. */
+  by: 'monitor' | 'last epoch' | 'asked';
+  monitor: string;
+  /** The monitor's value at that epoch, when it had one. */
+  value: number | null;
+  /** The same in words, as the commands print it: 'best epoch 2 by val_loss (0.3437)'. */
+  description: string;
+}
+
 export interface OpenedRun {
   store: RunStore;
   /** config.json, with the settings an older run folder lacks at their defaults. */
   config: RunConfig;
   benchmark: Benchmark;
   classifier: Classifier;
+  model: ModelChoice;
 }
 
 /** Open a run folder and load a checkpoint's model ('best', or a 1-based epoch), on the given engine. */
@@ -145,17 +158,30 @@ export async function openRun(dir: string, o: { epoch?: number | 'best'; engine?
   const benchmark = benchmarkOf(raw, store.paths.config);
   const config = withDefaults(raw);
   await initBackend(o.engine ?? null, { quiet: true });
-  const which = o.epoch ?? 'best';
-  const cpDir = store.checkpointDir(which);
-  if (!(await store.readCheckpointInfo(which).catch(() => null))) {
-    const have = await store.listCheckpoints();
-    if (which === 'best' && have.length) {
-      throw new MedtrainError('the run has no best/ checkpoint', { code: 'no-checkpoint', file: cpDir, hint: `give an epoch with --epoch (saved: ${have.join(', ')})` });
+  const monitor = config.training.monitor;
+  let which: number | 'best' = o.epoch ?? 'best';
+  let found = await store.readCheckpointInfo(which).catch(() => null);
+  let by: ModelChoice['by'] = which === 'best' ? 'monitor' : 'asked';
+  if (!found && which === 'best') {
+    // As training chose when no epoch had a value of the monitor: the last complete epoch.
+    const last = await store.lastCheckpoint();
+    if (last !== null) {
+      log.warn(`${store.dir} has no best/ (no epoch had a value of ${monitor}): using the last complete epoch, ${last}`);
+      which = last;
+      by = 'last epoch';
+      found = await store.readCheckpointInfo(last);
     }
-    throw new MedtrainError(`no complete checkpoint for ${which === 'best' ? 'the best epoch' : `epoch ${which}`}`, { code: 'no-checkpoint', file: cpDir, hint: have.length ? `saved epochs: ${have.join(', ')}` : 'this run has no checkpoint yet' });
   }
-  const { classifier } = await loadClassifier(cpDir);
-  return { store, config, benchmark, classifier };
+  if (!found) {
+    const have = await store.listCheckpoints();
+    throw new MedtrainError(`no complete checkpoint for ${which === 'best' ? 'the best epoch' : `epoch ${which}`}`, { code: 'no-checkpoint', file: store.checkpointDir(which), hint: have.length ? `saved epochs: ${have.join(', ')}` : 'this run has no checkpoint yet' });
+  }
+  const { classifier } = await loadClassifier(found.dir);
+  const value = found.info.logs[monitor] ?? null;
+  const epoch = found.info.epoch;
+  const shown = value === null ? 'undefined' : value.toFixed(4);
+  const description = by === 'monitor' ? `best epoch ${epoch} by ${monitor} (${shown})` : by === 'last epoch' ? `epoch ${epoch}, the last (no epoch had a value of ${monitor})` : `epoch ${epoch} (${monitor} ${shown})`;
+  return { store, config, benchmark, classifier, model: { epoch, by, monitor, value, description } };
 }
 
 /** The run's data as it trained on it: its split files, its table and its bad-row policy. */
@@ -192,6 +218,8 @@ export interface RunEvaluation {
   split: SplitName;
   /** 'best' or the 1-based epoch. */
   epoch: number | 'best';
+  /** The saved model evaluated. */
+  model: ModelChoice;
   figures: Record<string, number | null>;
   report: EvaluationReport;
 }
@@ -207,7 +235,7 @@ export async function evaluateRun(dir: string, o: { split?: SplitName; epoch?: n
     const names = data.classes.names;
     const th = await readThresholds(run.store, names);
     const report = evaluateMultiLabel(e.yScore, e.yTrue, names.length, { classNames: names, thresholds: th });
-    return { run: run.store.dir, split, epoch: o.epoch ?? 'best', figures: splitFigures(e, report), report };
+    return { run: run.store.dir, split, epoch: o.epoch ?? 'best', model: run.model, figures: splitFigures(e, report), report };
   } finally {
     run.classifier.dispose();
   }

@@ -11,7 +11,7 @@ import { MedtrainError, listForMessage } from '../../util/errors.js';
 import { writeFileAtomic } from '../../util/fs.js';
 import { toCsv } from '../../util/csv.js';
 import { predictSource } from '../sources.js';
-import { openRun, readThresholds } from './eval.js';
+import { openRun, readThresholds, type ModelChoice } from './eval.js';
 import { createLogger } from '../../util/logger.js';
 
 const log = createLogger('evaluate');
@@ -61,6 +61,8 @@ export interface PredictResult {
   skipped: { id: string; file: string; reason: string }[];
   /** The CSV written, when asked for. */
   out: string | null;
+  /** The saved model that predicted. */
+  model: ModelChoice;
 }
 
 /** One image to predict: its id (see Prediction) and absolute path. */
@@ -143,7 +145,7 @@ export async function predictRun(dir: string, inputs: readonly string[], o: { ou
       const rows = predictions.map((p) => ({ id: p.id, ...p.probabilities, ...Object.fromEntries(names.map((n) => [`${n} label`, p.labels[n]])) }));
       await writeFileAtomic(out, toCsv(rows, ['id', ...names, ...names.map((n) => `${n} label`)]));
     }
-    return { run: run.store.dir, classes: [...names], thresholds: Object.fromEntries(names.map((n, c) => [n, th[c]!])), predictions, skipped, out };
+    return { run: run.store.dir, classes: [...names], thresholds: Object.fromEntries(names.map((n, c) => [n, th[c]!])), predictions, skipped, out, model: run.model };
   } finally {
     run.classifier.dispose();
   }
