@@ -13,7 +13,8 @@ function tempName(target: string): string {
   return join(dirname(target), `.${basename(target)}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
 }
 
-export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
+/** The data in a flushed temporary file beside `path` (its folder made when missing); returns the temporary's name. */
+async function writeTemporary(path: string, data: string | Uint8Array): Promise<string> {
   faultPoint(`before:${basename(path)}`);
   await fsp.mkdir(dirname(path), { recursive: true });
   const tmp = tempName(path);
@@ -24,6 +25,11 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array): 
   } finally {
     await fh.close();
   }
+  return tmp;
+}
+
+export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
+  const tmp = await writeTemporary(path, data);
   try {
     await fsp.rename(tmp, path);
   } catch (e) {
@@ -57,16 +63,7 @@ export function writeFileAtomicSync(path: string, data: string | Uint8Array): vo
  * Returns false when the file was already there (nothing is written then).
  */
 export async function createFileExclusive(path: string, data: string | Uint8Array): Promise<boolean> {
-  faultPoint(`before:${basename(path)}`);
-  await fsp.mkdir(dirname(path), { recursive: true });
-  const tmp = tempName(path);
-  const fh = await fsp.open(tmp, 'w');
-  try {
-    await fh.writeFile(data);
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
+  const tmp = await writeTemporary(path, data);
   try {
     await fsp.link(tmp, path);
   } catch (e) {

@@ -7,8 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { evaluateMultiLabel, evaluatePredictionFiles, formatEvaluation } from '../../src/metrics/index.js';
-import { MedtrainError } from '../../src/util/errors.js';
 import { Rng } from '../../src/util/rng.js';
+import { thrownBy } from '../helpers/errors.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'medtrain-evaluate-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -47,16 +47,6 @@ function write(name: string, text: string): string {
   const p = join(dir, name);
   writeFileSync(p, text);
   return p;
-}
-
-function errorOf(f: () => unknown): MedtrainError {
-  try {
-    f();
-  } catch (e) {
-    expect(e).toBeInstanceOf(MedtrainError);
-    return e as MedtrainError;
-  }
-  throw new Error('expected an error');
 }
 
 describe('evaluatePredictionFiles', () => {
@@ -106,32 +96,32 @@ describe('evaluatePredictionFiles', () => {
     const lab = test.lab;
     const lines = readFileSync(test.pred, 'utf8').split('\n');
     lines[2] = lines[2]!.replace(/,[^,]+,/, ',abc,');
-    let e = errorOf(() => evaluatePredictionFiles({ predictions: write('bad-num.csv', lines.join('\n')), labels: lab }));
+    let e = thrownBy(() => evaluatePredictionFiles({ predictions: write('bad-num.csv', lines.join('\n')), labels: lab }));
     expect([e.code, e.line, e.column, e.value]).toEqual(['bad-number', 3, 'Atelectasis', 'abc']);
     expect(e.message).toMatch(/bad-num\.csv:3, column "Atelectasis": prediction is not a finite number \(value: "abc"\)/);
 
-    e = errorOf(() => evaluatePredictionFiles({ predictions: write('missing-col.csv', 'id,Atelectasis,Edema\ncase0,0.1,0.2\n'), labels: lab }));
+    e = thrownBy(() => evaluatePredictionFiles({ predictions: write('missing-col.csv', 'id,Atelectasis,Edema\ncase0,0.1,0.2\n'), labels: lab }));
     expect(e.code).toBe('missing-columns');
     expect(e.message).toMatch(/lacks 1 class column\(s\) of the predictions: Edema/);
 
-    e = errorOf(() => evaluatePredictionFiles({ predictions: write('ids.csv', `id,Atelectasis\ncase0,0.1\nnobody,0.2\n`), labels: lab }));
+    e = thrownBy(() => evaluatePredictionFiles({ predictions: write('ids.csv', `id,Atelectasis\ncase0,0.1\nnobody,0.2\n`), labels: lab }));
     expect(e.code).toBe('id-mismatch');
     expect(e.message).toMatch(/1 id\(s\) of .*ids\.csv are not in .*: nobody/);
     expect(e.message).toMatch(/119 id\(s\) of .*test-labels\.csv are not in/);
 
-    e = errorOf(() => evaluatePredictionFiles({ predictions: write('dup.csv', `id,Atelectasis\ncase0,0.1\ncase0,0.2\n`), labels: lab }));
+    e = thrownBy(() => evaluatePredictionFiles({ predictions: write('dup.csv', `id,Atelectasis\ncase0,0.1\ncase0,0.2\n`), labels: lab }));
     expect([e.code, e.line]).toEqual(['duplicate-id', 3]);
 
-    e = errorOf(() => evaluatePredictionFiles({ predictions: write('p1.csv', 'id,A\nx,0.5\n'), labels: write('l1.csv', 'id,A\nx,0.5\n') }));
+    e = thrownBy(() => evaluatePredictionFiles({ predictions: write('p1.csv', 'id,A\nx,0.5\n'), labels: write('l1.csv', 'id,A\nx,0.5\n') }));
     expect([e.code, e.line, e.column, e.value]).toEqual(['bad-label', 2, 'A', '0.5']);
 
-    e = errorOf(() => evaluatePredictionFiles({ predictions: write('ragged.csv', 'id,A\nx,0.5,0.7\n'), labels: lab }));
+    e = thrownBy(() => evaluatePredictionFiles({ predictions: write('ragged.csv', 'id,A\nx,0.5,0.7\n'), labels: lab }));
     expect(e.code).toBe('bad-csv');
     expect(e.line).toBe(2);
 
-    e = errorOf(() => evaluatePredictionFiles({ predictions: join(dir, 'absent.csv'), labels: lab }));
+    e = thrownBy(() => evaluatePredictionFiles({ predictions: join(dir, 'absent.csv'), labels: lab }));
     expect(e.code).toBe('missing-file');
-    e = errorOf(() => evaluatePredictionFiles({ predictions: test.pred, labels: lab, groupColumn: 'nope' }));
+    e = thrownBy(() => evaluatePredictionFiles({ predictions: test.pred, labels: lab, groupColumn: 'nope' }));
     expect(e.message).toMatch(/no column "nope"/);
   });
 });

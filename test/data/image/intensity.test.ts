@@ -13,17 +13,7 @@ import {
 } from '../../../src/data/image/intensity.js';
 import { MedtrainError } from '../../../src/util/errors.js';
 import { Rng } from '../../../src/util/rng.js';
-
-/** The MedtrainError a call throws (fails the test when it throws nothing or something else). */
-function thrown(f: () => unknown): MedtrainError {
-  try {
-    f();
-  } catch (e) {
-    expect(e).toBeInstanceOf(MedtrainError);
-    return e as MedtrainError;
-  }
-  throw new Error('expected a MedtrainError');
-}
+import { thrownBy } from '../../helpers/errors.js';
 
 describe('the transform grammar', () => {
   it('reads every token form, in any case', () => {
@@ -81,7 +71,7 @@ describe('the transform grammar', () => {
       ['emboss', /unknown intensity transform/],
     ];
     for (const [token, message] of cases) {
-      const e = thrown(() => parseTransform(token));
+      const e = thrownBy(() => parseTransform(token));
       expect(e.message).toMatch(message);
       expect([e.code, e.value, e.hint]).toEqual(['bad-transform', token, `use ${TRANSFORM_SYNTAX}`]);
     }
@@ -109,11 +99,11 @@ describe('the transform grammar', () => {
       { kind: 'blur', sigma: '2' },
     ];
     for (const t of bad) {
-      const e = thrown(() => checkTransform(t));
+      const e = thrownBy(() => checkTransform(t));
       expect(e.code).toBe('bad-transform');
       expect(e.value).toBe(t);
     }
-    expect(thrown(() => checkTransform({ kind: 'blur', sigma: 0 })).message).toMatch(/blur sigma must be a finite number above 0/);
+    expect(thrownBy(() => checkTransform({ kind: 'blur', sigma: 0 })).message).toMatch(/blur sigma must be a finite number above 0/);
   });
 
   it('reads lists joined by _, comma or spaces, and arrays of objects or tokens', () => {
@@ -130,16 +120,16 @@ describe('the transform grammar', () => {
     expect(parseTransforms([{ kind: 'sharp', radius: 2, amount: 1 }, { kind: 'blur' } as IntensityTransform])).toEqual([{ kind: 'sharp', radius: 2, amount: 1 }, { kind: 'blur', sigma: 1 }]);
     expect(parseTransforms(['sharp21', { kind: 'hist' }, 'gb2'])).toEqual([{ kind: 'sharp', radius: 2, amount: 1 }, { kind: 'hist' }, { kind: 'blur', sigma: 2 }]);
     expect(() => parseTransforms('sharp21_emboss')).toThrow(MedtrainError);
-    expect(thrown(() => parseTransforms('sharp21_emboss')).value).toBe('emboss');
-    expect(thrown(() => parseTransforms([{ kind: 'blur', sigma: 0 }])).code).toBe('bad-transform');
+    expect(thrownBy(() => parseTransforms('sharp21_emboss')).value).toBe('emboss');
+    expect(thrownBy(() => parseTransforms([{ kind: 'blur', sigma: 0 }])).code).toBe('bad-transform');
   });
 
   it('refuses a kind named twice', () => {
     for (const spec of ['gb_gb2', 'sharp21,sharp32', 'hist_he'] as const) {
-      const e = thrown(() => parseTransforms(spec));
+      const e = thrownBy(() => parseTransforms(spec));
       expect([e.code, e.message]).toEqual(['bad-transform', expect.stringMatching(/transform named twice/)]);
     }
-    const e = thrown(() => parseTransforms([{ kind: 'blur', sigma: 1 }, 'gb3']));
+    const e = thrownBy(() => parseTransforms([{ kind: 'blur', sigma: 1 }, 'gb3']));
     expect([e.code, e.value]).toEqual(['bad-transform', 'gb3']);
   });
 });

@@ -3,21 +3,11 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { detectDataset } from '../../../src/data/tables/detect.js';
 import { locateData } from '../../../src/training/run/default-data.js';
-import { MedtrainError } from '../../../src/util/errors.js';
 import { CHEXPERT_HEADER, tempDir } from '../../data/fixtures.js';
+import { thrownBy } from '../../helpers/errors.js';
 
 const tmp = tempDir('default-data');
 afterAll(tmp.cleanup);
-
-function thrown(f: () => unknown): MedtrainError {
-  try {
-    f();
-  } catch (e) {
-    expect(e).toBeInstanceOf(MedtrainError);
-    return e as MedtrainError;
-  }
-  throw new Error('expected a MedtrainError');
-}
 
 describe('a data path that is a file', () => {
   const folder = join(tmp.dir, 'chexpert');
@@ -26,7 +16,7 @@ describe('a data path that is a file', () => {
   writeFileSync(csv, `${CHEXPERT_HEADER}\n`);
 
   it('locateData (--data) and detectDataset say it is a file, not a folder, and what a dataset folder holds', () => {
-    for (const e of [thrown(() => locateData('chexpert', 32, { data: csv })), thrown(() => detectDataset(csv))]) {
+    for (const e of [thrownBy(() => locateData('chexpert', 32, { data: csv })), thrownBy(() => detectDataset(csv))]) {
       expect(e).toMatchObject({ code: 'not-a-folder', file: csv, column: '--data' });
       expect(e.problem).toBe('the data path is a file, not a folder');
       expect(e.message).not.toMatch(/not found/);
@@ -40,12 +30,12 @@ describe('a data path that is a file', () => {
     const before = process.env.MEDTRAIN_DATA;
     process.env.MEDTRAIN_DATA = csv;
     try {
-      expect(thrown(() => locateData('chexpert', 32))).toMatchObject({ code: 'not-a-folder', file: csv, column: 'MEDTRAIN_DATA', problem: 'the data path is a file, not a folder' });
+      expect(thrownBy(() => locateData('chexpert', 32))).toMatchObject({ code: 'not-a-folder', file: csv, column: 'MEDTRAIN_DATA', problem: 'the data path is a file, not a folder' });
     } finally {
       if (before === undefined) delete process.env.MEDTRAIN_DATA;
       else process.env.MEDTRAIN_DATA = before;
     }
-    expect(thrown(() => locateData('chexpert', 32, { data: join(tmp.dir, 'nope') }))).toMatchObject({ code: 'missing-data', problem: 'data folder not found' });
+    expect(thrownBy(() => locateData('chexpert', 32, { data: join(tmp.dir, 'nope') }))).toMatchObject({ code: 'missing-data', problem: 'data folder not found' });
     expect(locateData('chexpert', 32, { data: folder })).toEqual({ dir: folder, source: 'flag', phantom: null });
   });
 });
