@@ -14,6 +14,7 @@ import { createLogger } from '../util/logger.js';
 import { importWebGpuBackend, probeWebGpuAdapter, webGpuName, releaseWebGpu } from './webgpu.js';
 import { initWasm } from './wasm.js';
 import { installNativeReluGrad } from './tf-native.js';
+import { gpuDevicePresent, withNativeOutputMuted, withNativeOutputMutedAsync } from './quiet.js';
 
 const log = createLogger('engine');
 const require = createRequire(import.meta.url);
@@ -99,11 +100,12 @@ async function loadTensorflow(): Promise<{ pkg: string; gpu: boolean; device: st
       continue;
     }
     try {
-      await import(pkg);
+      // libtensorflow logs through absl as it loads, whatever TF_CPP_MIN_LOG_LEVEL says (see quiet.ts).
+      withNativeOutputMuted(() => require(pkg));
       tensorflowPackage = pkg;
       installNativeReluGrad();
       const prev = tf.getBackend();
-      await tf.setBackend('tensorflow');
+      await withNativeOutputMutedAsync(() => tf.setBackend('tensorflow'));
       const be = tf.backend() as unknown as { isUsingGpuDevice?: boolean };
       const gpu = Boolean(be.isUsingGpuDevice);
       if (prev && prev !== 'tensorflow') await tf.setBackend(prev);
@@ -131,7 +133,7 @@ export async function probeEngine(name: EngineName): Promise<EngineProbe> {
         return { ...base, present: true, device: `${cpuName()}${simd ? ', SIMD' : ''}`, gpu: false, reason: null, install: null };
       }
       case 'webgpu': {
-        const info = await probeWebGpuAdapter();
+        const info = await withNativeOutputMutedAsync(probeWebGpuAdapter);
         if (!info) return { ...base, present: false, device: null, gpu: false, reason: 'Dawn found no WebGPU adapter (no Vulkan driver?)' };
         return { ...base, present: true, device: `${webGpuName(info)}${info.software ? ' (software adapter)' : ''}`, gpu: !info.software, reason: null, install: null };
       }
@@ -183,8 +185,10 @@ export async function initBackend(name?: string | null, opts: { quiet?: boolean 
   tf.enableProdMode();
   let probe: EngineProbe;
   if (req === 'auto') {
-    // Probe cheap engines only as far as needed: tensorflow and webgpu decide the top of the order.
-    const probes = [await probeEngine('tensorflow'), await probeEngine('webgpu'), await probeEngine('wasm'), await probeEngine('cpu')];
+    // tensorflow and webgpu decide the top of the order; without a GPU device WebGPU can only be a
+    // software adapter, which ranks below WASM: it is not started at all then.
+    const webgpu: EngineProbe = gpuDevicePresent() ? await probeEngine('webgpu') : { name: 'webgpu', present: false, device: null, gpu: false, reason: 'no GPU device on this machine', install: INSTALL.webgpu };
+    const probes = [await probeEngine('tensorflow'), webgpu, await probeEngine('wasm'), await probeEngine('cpu')];
     probe = pickAuto(probes);
   } else {
     probe = await probeEngine(req);

@@ -25,6 +25,7 @@ import { MedtrainError } from '../util/errors.js';
 import { writeFileAtomicSync } from '../util/fs.js';
 import { createLogger } from '../util/logger.js';
 import { registerWasmTrainingKernels } from './wasm-kernels/index.js';
+import { withoutNewProcessHandlers } from './quiet.js';
 
 const log = createLogger('engine');
 const require = createRequire(import.meta.url);
@@ -149,7 +150,8 @@ export async function initWasm(opts: { activate: boolean }): Promise<{ simd: boo
     imported = true;
   }
   if (opts.activate) {
-    const ok = await tf.setBackend('wasm');
+    // Emscripten's process handlers would rethrow a user's uncaught error from inside its own source.
+    const ok = await withoutNewProcessHandlers(() => tf.setBackend('wasm'));
     if (!ok) throw new Error('the wasm engine failed to start');
   }
   return { simd, threads: opts.activate ? running : requested };

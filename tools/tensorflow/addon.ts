@@ -171,6 +171,64 @@ export function buildAddon(pkgDir: string, nodeDir: string | null): string {
   return addon;
 }
 
+/** Where the stderr helper lives beside the engine it quiets (src/backend/quiet.ts loads it from there). */
+export const STDIO_HELPER = join('deps', 'medtrain-stdio.node');
+
+const STDIO_SOURCE = `// medtrain's stderr helper: point file descriptor 2 at /dev/null while a native library loads.
+#include <fcntl.h>
+#include <node_api.h>
+#include <unistd.h>
+
+static napi_value mute(napi_env env, napi_callback_info info) {
+  int saved = dup(2);
+  int nul = open("/dev/null", O_WRONLY);
+  if (saved >= 0 && nul >= 0) dup2(nul, 2);
+  if (nul >= 0) close(nul);
+  napi_value r;
+  napi_create_int32(env, saved, &r);
+  return r;
+}
+
+static napi_value restore(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  int32_t saved = -1;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc == 1) napi_get_value_int32(env, argv[0], &saved);
+  if (saved >= 0) {
+    dup2(saved, 2);
+    close(saved);
+  }
+  return NULL;
+}
+
+NAPI_MODULE_INIT() {
+  napi_property_descriptor props[] = {
+    {"mute", NULL, mute, NULL, NULL, NULL, napi_default, NULL},
+    {"restore", NULL, restore, NULL, NULL, NULL, napi_default, NULL},
+  };
+  napi_define_properties(env, exports, 2, props);
+  return exports;
+}
+`;
+
+/**
+ * Build the stderr helper (deps/medtrain-stdio.node): libtensorflow logs through absl as it loads,
+ * below anything TF_CPP_MIN_LOG_LEVEL reaches, and Node cannot duplicate a file descriptor itself.
+ * Without Node's headers it is skipped (quiet.ts then mutes only where /proc can reopen stderr).
+ */
+export async function buildStdioHelper(pkgDir: string, nodeDir: string | null): Promise<string | null> {
+  if (!nodeDir) {
+    log.warn("no Node headers here: the stderr helper is not built, so libtensorflow's load-time log lines may show");
+    return null;
+  }
+  const out = join(pkgDir, STDIO_HELPER);
+  const src = join(pkgDir, 'deps', 'medtrain-stdio.c');
+  await fsp.writeFile(src, STDIO_SOURCE);
+  runStep('building the stderr helper', 'gcc', ['-shared', '-fPIC', '-O2', `-I${join(nodeDir, 'include', 'node')}`, src, '-o', out], { cwd: pkgDir, hint: 'gcc comes with g++ (apt-get install -y g++)' });
+  return out;
+}
+
 function symbols(file: string, which: '--defined-only' | '--undefined-only'): Set<string> {
   const r = runStep(`listing the symbols of ${file}`, 'nm', ['-D', which, file], { hint: 'nm comes with binutils (apt-get install -y binutils)' });
   const out = new Set<string>();

@@ -12,7 +12,7 @@ import { writeJsonAtomic } from '../../src/util/fs.js';
 import { createLogger } from '../../src/util/logger.js';
 import { listForMessage } from '../../src/util/errors.js';
 import { PYTHON, SetupError, TFJS_NODE_VERSION, TF_VERSIONS, cacheDir, run } from './common.js';
-import { addonPath, buildAddon, checkSymbols, installPackage, layoutDeps, nodeHeadersDir, packageDir, removePackage, type TfjsNodePackage } from './addon.js';
+import { addonPath, buildAddon, buildStdioHelper, checkSymbols, STDIO_HELPER, installPackage, layoutDeps, nodeHeadersDir, packageDir, removePackage, type TfjsNodePackage } from './addon.js';
 import { LIBS, locateTensorflow, type TensorflowLibs } from './wheel.js';
 import { verifyInChild, type VerifyReport } from './verify.js';
 
@@ -169,6 +169,7 @@ export async function setupTensorflow(opts: SetupOptions = {}): Promise<SetupRep
     const stamp = opts.force ? null : currentStamp(pkgDir, versions);
     if (stamp) {
       log.info(`${pkg} is already built against TensorFlow ${stamp.tensorflow}; checking it`);
+      if (!existsSync(join(pkgDir, STDIO_HELPER))) await buildStdioHelper(pkgDir, nodeHeadersDir());
       try {
         const report = verify ? await timed('verify', () => verifyOrThrow(pkg, stamp.tensorflow)) : null;
         return done({ tensorflow: stamp.tensorflow, source: stamp.source, built: false, attempts: [], addon: stamp.addon, symbols: stamp.symbols, verify: report });
@@ -207,6 +208,7 @@ async function buildFirstWorking(
       const tf = await timed('wheel', () => locateTensorflow(version, { gpu: opts.gpu, cache: cacheDir() }));
       await timed('layout', () => layoutDeps(pkgDir, tf, nodeDir));
       const addon = await timed('build', () => buildAddon(pkgDir, nodeDir));
+      await buildStdioHelper(pkgDir, nodeDir);
       const symbols = checkSymbols(addon, join(pkgDir, 'deps', 'lib'));
       log.info(`the addon imports ${symbols.needed} TF_/TFE_ symbols; libtensorflow ${version} exports all of them`);
       const report = opts.verify ? await timed('verify', () => verifyOrThrow(pkg, version)) : null;
