@@ -1,8 +1,9 @@
 /**
- * `npm run doctor [-- --json] [--measure ENGINES] [--seconds S]`: every engine, present or absent
+ * `medtrain doctor [--json] [--measure ENGINES] [--seconds S]`: every engine, present or absent
  * and why, its device, whether it is a real GPU, and the small CNN's measured train img/s.
  */
 import { cli, formatDoctor, runDoctor } from 'medtrain';
+import { COMMANDS } from './commands.js';
 
 const { numberFlag, parseCli, runMain, usage } = cli;
 
@@ -14,7 +15,7 @@ const FLAGS = {
 runMain(async () => {
   const { flags } = parseCli('doctor', FLAGS, process.argv.slice(2));
   if (flags.help) {
-    process.stdout.write(usage('doctor', 'List the engines this machine has and measure training throughput on each.', FLAGS));
+    process.stdout.write(usage('doctor', COMMANDS.doctor, FLAGS));
     return;
   }
   const report = await runDoctor({

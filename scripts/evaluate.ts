@@ -1,20 +1,22 @@
 /**
- * npm run evaluate -- --run DIR [--split val|test] [--epoch N] [--json]
+ * medtrain evaluate --run DIR [--split val|test] [--epoch N] [--json]
  *
  * A training run's best model (or a saved epoch's) on its val or test split, at the thresholds the
  * run chose on val.
  *
- * npm run evaluate -- --predictions P.csv --labels L.csv [--json] [--thresholds youden|balanced|f1|0.5|t1,t2,...]
+ * medtrain evaluate --predictions P.csv --labels L.csv [--json] [--thresholds youden|balanced|f1|0.5|t1,t2,...]
  *   [--val-predictions V.csv --val-labels VL.csv] [--ci] [--bootstrap N] [--seed S] [--group-column COL]
  *   [--compare P2.csv] [--zero-division null|0|1]
  *
  * Per-class and macro / micro / weighted metrics for any model's predictions.
  */
 import { cli, MedtrainError, evaluatePredictionFiles, evaluateRun, formatEvaluation } from 'medtrain';
+import { COMMANDS } from './commands.js';
 
 const { numberFlag, parseCli, runMain, usage } = cli;
 
 const FLAGS = {
+  ...cli.ENGINE_FLAG,
   run: { type: 'string', value: 'DIR', help: 'a training run folder: evaluate its model on its own split (instead of --predictions/--labels)' },
   split: { type: 'string', value: 'S', help: 'with --run: val or test (default test)' },
   epoch: { type: 'string', value: 'N', help: "with --run: a saved epoch's model (default: best/)" },
@@ -32,12 +34,10 @@ const FLAGS = {
   'zero-division': { type: 'string', value: 'Z', help: 'what an undefined ratio reports: null (default; left out of means), 0 or 1 (as sklearn)' },
 } as const;
 
-const SUMMARY = 'A run folder\'s model on its val or test split (--run), or any model\'s predictions files: per-class and macro / micro / weighted AUROC, average precision, AUPRC, precision, recall, specificity, F1, F2 and accuracy.';
-
 runMain(async () => {
   const { flags } = parseCli('evaluate', FLAGS, process.argv.slice(2));
   if (flags.help) {
-    process.stdout.write(usage('evaluate', SUMMARY, FLAGS));
+    process.stdout.write(usage('evaluate', COMMANDS.evaluate, FLAGS));
     return 0;
   }
   if (flags.run !== undefined) {
@@ -54,9 +54,9 @@ runMain(async () => {
     }
     return 0;
   }
-  if (flags.split !== undefined || flags.epoch !== undefined) throw new MedtrainError(`--${flags.split !== undefined ? 'split' : 'epoch'} needs --run`, { code: 'bad-flag', hint: 'npm run evaluate -- --run DIR [--split val|test] [--epoch N]' });
+  if (flags.split !== undefined || flags.epoch !== undefined) throw new MedtrainError(`--${flags.split !== undefined ? 'split' : 'epoch'} needs --run`, { code: 'bad-flag', hint: 'medtrain evaluate --run DIR [--split val|test] [--epoch N]' });
   if (!flags.predictions || !flags.labels) {
-    throw new MedtrainError('evaluate needs --predictions and --labels, or --run DIR', { code: 'bad-flag', hint: 'npm run evaluate -- --run DIR [--split val|test], or npm run evaluate -- --predictions P.csv --labels L.csv [--json]' });
+    throw new MedtrainError('evaluate needs --predictions and --labels, or --run DIR', { code: 'bad-flag', hint: 'medtrain evaluate --run DIR [--split val|test], or medtrain evaluate --predictions P.csv --labels L.csv [--json]' });
   }
   const zd = flags['zero-division'];
   if (zd !== undefined && !['null', 'nan', '0', '1'].includes(zd)) throw new MedtrainError('--zero-division takes null, 0 or 1', { code: 'bad-flag', column: '--zero-division', value: zd });

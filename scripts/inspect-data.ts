@@ -1,8 +1,9 @@
 /**
- * `npm run inspect-data -- --data DIR [--benchmark NAME] [--classes N5] [--uncertainty U32] [--blank zero] [--val 0.05] [--seed S] [--json]`:
+ * `medtrain inspect-data --data DIR [--benchmark NAME] [--classes N5] [--uncertainty U32] [--blank zero] [--val 0.05] [--seed S] [--json]`:
  * what a dataset holds before anyone trains on it. Flags override what the benchmark name says.
  */
 import { cli, Benchmark, BENCHMARK_FLAGS, DATA_DEFAULTS, MedtrainError, formatDataReport, inspectData, parseBlankPolicy } from 'medtrain';
+import { COMMANDS } from './commands.js';
 
 const { numberFlag, parseCli, runMain, usage } = cli;
 
@@ -33,10 +34,10 @@ function badRowPolicy(v: string | undefined): 'skip' | 'fail' {
 runMain(async () => {
   const { flags } = parseCli('inspect-data', FLAGS, process.argv.slice(2));
   if (flags.help) {
-    process.stdout.write(usage('inspect-data', 'What a dataset holds: rows, patients, studies, views, split sizes, per-class counts after encoding, and every skipped row or file.', FLAGS));
+    process.stdout.write(usage('inspect-data', COMMANDS['inspect-data'], FLAGS));
     return 0;
   }
-  if (!flags.data) throw new MedtrainError('--data is required', { code: 'bad-flag', column: '--data', hint: 'npm run inspect-data -- --data path/to/dataset' });
+  if (!flags.data) throw new MedtrainError('--data is required', { code: 'bad-flag', column: '--data', hint: 'medtrain inspect-data --data path/to/dataset' });
   const check = flags.check ?? 'exists';
   if (check !== 'exists' && check !== 'decode' && check !== 'none') throw new MedtrainError('unknown image check', { code: 'bad-flag', column: '--check', value: check, hint: 'use exists, decode or none' });
   const blank = flags['blank-policy'] ?? flags.blank;

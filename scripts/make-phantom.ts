@@ -1,8 +1,9 @@
 /**
- * `npm run make-phantom -- --out DIR [--patients N] [--size PX] [--seed S] [--force] [--json]`:
+ * `medtrain make-phantom --out DIR [--patients N] [--size PX] [--seed S] [--force] [--json]`:
  * write the synthetic CheXpert-format phantom set (train.csv, valid.csv, CheXpert-v1.0-small/).
  */
 import { cli, MedtrainError, PHANTOM_DEFAULTS, makePhantom } from 'medtrain';
+import { COMMANDS } from './commands.js';
 
 const { numberFlag, parseCli, runMain, usage } = cli;
 
@@ -17,10 +18,10 @@ const FLAGS = {
 runMain(async () => {
   const { flags } = parseCli('make-phantom', FLAGS, process.argv.slice(2));
   if (flags.help) {
-    process.stdout.write(usage('make-phantom', 'Write the deterministic synthetic chest X-ray set in CheXpert format.', FLAGS));
+    process.stdout.write(usage('make-phantom', COMMANDS['make-phantom'], FLAGS));
     return;
   }
-  if (!flags.out) throw new MedtrainError('make-phantom needs --out DIR', { code: 'bad-flag', column: '--out', hint: 'e.g. npm run make-phantom -- --out data/phantom' });
+  if (!flags.out) throw new MedtrainError('make-phantom needs --out DIR', { code: 'bad-flag', column: '--out', hint: 'e.g. medtrain make-phantom --out data/phantom' });
   const summary = await makePhantom({
     out: flags.out,
     patients: numberFlag('patients', flags.patients, { integer: true, min: 1 }),

@@ -1,21 +1,20 @@
 /**
- * `npm run models -- [--json]`: every registered model with its parameter count without the top,
+ * `medtrain models [--json]`: every registered model with its parameter count without the top,
  * default input size and input preprocessing.
  */
 import { cli, describeModels, initBackend, shutdownBackend } from 'medtrain';
+import { COMMANDS } from './commands.js';
 
 const { parseCli, runMain, usage } = cli;
-
-const SUMMARY = 'List the registered models: parameters without the top, default input size, preprocessing, ImageNet weight file.';
 
 runMain(async () => {
   const { flags } = parseCli('models', {}, process.argv.slice(2));
   if (flags.help) {
-    process.stdout.write(usage('models', SUMMARY, {}));
+    process.stdout.write(usage('models', COMMANDS.models, {}));
     return;
   }
   // Counting parameters allocates each model's weights once; the plain JS engine does that fastest.
-  await initBackend(flags.engine ?? process.env.MEDTRAIN_ENGINE ?? 'cpu', { quiet: true });
+  await initBackend('cpu', { quiet: true });
   const models = describeModels();
   shutdownBackend();
   if (flags.json) {

@@ -1,14 +1,16 @@
 /**
- * `npm run predict -- --run DIR <image|folder>... [--out CSV] [--epoch N] [--json]`: probabilities
+ * `medtrain predict --run DIR <image|folder>... [--out CSV] [--epoch N] [--json]`: probabilities
  * and labels (at the run's thresholds, chosen on val) of a run's best model (or a saved epoch's)
  * for one image or every image under a folder. A file that is not a readable image is named once
  * (a line here, or the JSON's `skipped`) and the others are predicted; none readable is an error (exit 2).
  */
 import { cli, MedtrainError, predictRun } from 'medtrain';
+import { COMMANDS } from './commands.js';
 
 const { numberFlag, parseCli, runMain, usage } = cli;
 
 const FLAGS = {
+  ...cli.ENGINE_FLAG,
   run: { type: 'string', value: 'DIR', help: 'the training run folder' },
   out: { type: 'string', value: 'CSV', help: 'also write a CSV: id, a probability per class, then a 0/1 label per class' },
   epoch: { type: 'string', value: 'N', help: "a saved epoch's model (default: best/)" },
@@ -17,10 +19,10 @@ const FLAGS = {
 runMain(async () => {
   const { flags, positionals } = parseCli('predict', FLAGS, process.argv.slice(2), { positionals: true });
   if (flags.help) {
-    process.stdout.write(usage('predict', "Probabilities and thresholded labels of a run's model for images.", FLAGS, '<image|folder>...'));
+    process.stdout.write(usage('predict', COMMANDS.predict, FLAGS, '<image|folder>...'));
     return 0;
   }
-  if (!flags.run) throw new MedtrainError('predict needs --run DIR', { code: 'bad-flag', column: '--run', hint: 'npm run predict -- --run models/<run> image.jpg' });
+  if (!flags.run) throw new MedtrainError('predict needs --run DIR', { code: 'bad-flag', column: '--run', hint: 'medtrain predict --run models/<run> image.jpg' });
   const r = await predictRun(flags.run, positionals, { out: flags.out, epoch: numberFlag('epoch', flags.epoch, { integer: true, min: 1 }), engine: flags.engine });
   if (flags.json) {
     process.stdout.write(`${JSON.stringify(r)}\n`);

@@ -1,15 +1,17 @@
 /**
- * `npm run reevaluate -- --run DIR [--json]`: every saved epoch of a run on val and test (loss, macro
+ * `medtrain reevaluate --run DIR [--json]`: every saved epoch of a run on val and test (loss, macro
  * AUROC and AP, per-class AUROC, and the run's monitor) → reevaluation.csv and reevaluation.json in
  * the run folder, and the best epoch by the run's monitor (val_loss unless the run chose another).
  */
 import { cli, MedtrainError, reevaluateRun, type Reevaluation } from 'medtrain';
+import { COMMANDS } from './commands.js';
 
 type EpochRow = Reevaluation['epochs'][number];
 
 const { parseCli, runMain, usage } = cli;
 
 const FLAGS = {
+  ...cli.ENGINE_FLAG,
   run: { type: 'string', value: 'DIR', help: 'the training run folder' },
 } as const;
 
@@ -25,10 +27,10 @@ function best(r: Reevaluation): string {
 runMain(async () => {
   const { flags } = parseCli('reevaluate', FLAGS, process.argv.slice(2));
   if (flags.help) {
-    process.stdout.write(usage('reevaluate', "Evaluate every saved epoch of a run on val and test: an epoch table (CSV + JSON) and the best epoch by the run's monitor (val_loss by default).", FLAGS));
+    process.stdout.write(usage('reevaluate', COMMANDS.reevaluate, FLAGS));
     return 0;
   }
-  if (!flags.run) throw new MedtrainError('reevaluate needs --run DIR', { code: 'bad-flag', column: '--run', hint: 'npm run reevaluate -- --run models/<run>' });
+  if (!flags.run) throw new MedtrainError('reevaluate needs --run DIR', { code: 'bad-flag', column: '--run', hint: 'medtrain reevaluate --run models/<run>' });
   const r = await reevaluateRun(flags.run, { engine: flags.engine });
   if (flags.json) {
     process.stdout.write(`${JSON.stringify(r)}\n`);

@@ -11,12 +11,14 @@
  * second Ctrl-C quits at once.
  */
 import { cli, BENCHMARK_FLAGS, Benchmark, benchmarkGrammar, Experiment, MedtrainError, type ExperimentOptions, type RunSummary } from 'medtrain';
+import { COMMANDS } from './commands.js';
 
 const { numberFlag, parseCli, runMain, usage } = cli;
 
 const POLICY = 'fail or skip';
 
 const FLAGS = {
+  ...cli.ENGINE_FLAG,
   benchmark: { type: 'string', value: 'NAME', help: 'the benchmark name, as chexpert_CWBCE_E3_B32 (the grammar follows the flags)' },
   data: { type: 'string', value: 'DIR', help: 'the dataset folder (default: $MEDTRAIN_DATA, ./data, else the cached phantom set)' },
   out: { type: 'string', value: 'DIR', help: 'the run folder: new or empty (default: a free models/<name>[-N])' },
@@ -41,8 +43,6 @@ const FLAGS = {
 
 /** Flags that set up a new run; a resumed run takes them from its config.json. */
 const NEW_RUN_ONLY = ['benchmark', 'data', 'out', 'weights', 'monitor', 'patience', 'no-early-stopping', 'plateau', 'thresholds', 'head-units', 'dropout', 'keep-checkpoints', 'no-tensorboard', 'on-bad-row', 'on-bad-image', ...Object.keys(BENCHMARK_FLAGS)];
-
-const SUMMARY = 'Train a benchmark into a run folder: checkpoints every epoch, best/, history, TensorBoard events, predictions and per-class metrics on val and test, summary.json.';
 
 function fmt(v: unknown): string {
   return typeof v === 'number' ? v.toFixed(4) : 'undefined';
@@ -84,7 +84,7 @@ function thresholds(v: string | undefined): ExperimentOptions['training'] {
 runMain(async () => {
   const { flags } = parseCli('train', FLAGS, process.argv.slice(2));
   if (flags.help) {
-    process.stdout.write(`${usage('train', SUMMARY, FLAGS)}\nBenchmark names:\n\n${benchmarkGrammar()}\n`);
+    process.stdout.write(`${usage('train', COMMANDS.train, FLAGS)}\nBenchmark names:\n\n${benchmarkGrammar()}\n`);
     return 0;
   }
   const interrupt = new AbortController();

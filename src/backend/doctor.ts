@@ -1,5 +1,5 @@
 /**
- * `npm run doctor`: what this machine has. Every engine, present or absent and why, its device or
+ * `medtrain doctor`: what this machine has. Every engine, present or absent and why, its device or
  * adapter, whether that is a real GPU, and the measured training throughput of the small CNN
  * (src/backend/small-cnn.ts) on each present engine, plus the engine `auto` picks.
  */

@@ -50,8 +50,8 @@ export interface EngineInfo {
 const INSTALL: Record<EngineName, string> = {
   tensorflow:
     'native TensorFlow: on a machine that can reach storage.googleapis.com, `npm install @tensorflow/tfjs-node` (CPU) or ' +
-    '`npm install @tensorflow/tfjs-node-gpu` (CUDA 11.2 / cuDNN 8.1); elsewhere `npm run setup:tensorflow` builds it against the TensorFlow wheel from PyPI ' +
-    "(CUDA 12: `pip install 'tensorflow[and-cuda]'`, then `npm run setup:tensorflow -- --gpu`)",
+    '`npm install @tensorflow/tfjs-node-gpu` (CUDA 11.2 / cuDNN 8.1); elsewhere `medtrain setup tensorflow` builds it against the TensorFlow wheel from PyPI ' +
+    "(CUDA 12: `pip install 'tensorflow[and-cuda]'`, then `medtrain setup tensorflow --gpu`)",
   webgpu:
     'WebGPU: the `webgpu` package (Dawn) is a dependency; it needs a Vulkan driver: a GPU driver, or without a GPU Mesa lavapipe ' +
     '(Debian 12: `apt-get install -t bookworm-backports mesa-vulkan-drivers`)',
@@ -213,7 +213,7 @@ export async function initBackend(name?: string | null, opts: { quiet?: boolean 
   }
   if (probe.name !== 'wasm') {
     const ok = await tf.setBackend(probe.name);
-    if (!ok) throw new MedtrainError(`engine '${probe.name}' failed to start`, { code: 'engine-failed', hint: 'run `npm run doctor` to see what is present' });
+    if (!ok) throw new MedtrainError(`engine '${probe.name}' failed to start`, { code: 'engine-failed', hint: 'run `medtrain doctor` to see what is present' });
   }
   await tf.ready();
   current = { engine: probe.name, device: probe.device ?? 'unknown', gpu: probe.gpu, backend: tf.getBackend(), ...(probe.package && { package: probe.package }) };

@@ -1,5 +1,5 @@
 /**
- * The small conv net that measures an engine: `npm run doctor`, `npm run bench -- engines` (beside
+ * The small conv net that measures an engine: `medtrain doctor`, `medtrain bench engines` (beside
  * the same network in PyTorch, bench/peers/small_cnn_torch.py) and the tests all train this one
  * network, so their figures compare.
  *

@@ -1,5 +1,5 @@
 /**
- * `evaluatePredictionFiles`: the whole of `npm run evaluate -- --predictions P.csv --labels L.csv`
+ * `evaluatePredictionFiles`: the whole of `medtrain evaluate --predictions P.csv --labels L.csv`
  * as one library call: read and align the files, choose or take the operating thresholds, compute
  * the per-class report, and optionally bootstrap intervals and a paired DeLong comparison with a
  * second model's predictions.

@@ -20,8 +20,12 @@ export interface FlagSpec {
 
 export type FlagSpecs = Record<string, FlagSpec>;
 
-export const COMMON_FLAGS = {
+/** The flag of the commands that run a model: which engine. */
+export const ENGINE_FLAG = {
   engine: { type: 'string', value: 'E', help: 'engine: auto, tensorflow, webgpu, wasm or cpu (or MEDTRAIN_ENGINE)' },
+} satisfies FlagSpecs;
+
+export const COMMON_FLAGS = {
   json: { type: 'boolean', help: 'print the result as JSON on stdout' },
   'log-level': { type: 'string', value: 'L', help: 'debug, info, warn, error or silent (or MEDTRAIN_LOG_LEVEL)' },
   help: { type: 'boolean', short: 'h', help: 'show this help' },
@@ -29,7 +33,6 @@ export const COMMON_FLAGS = {
 
 export interface ParsedCli<F extends FlagSpecs> {
   flags: { [K in keyof F]: F[K]['type'] extends 'boolean' ? boolean | undefined : F[K]['multiple'] extends true ? string[] | undefined : string | undefined } & {
-    engine?: string;
     json?: boolean;
     'log-level'?: string;
     help?: boolean;
@@ -43,7 +46,7 @@ export function usage(command: string, summary: string, specs: FlagSpecs, positi
     const left = `  ${s.short ? `-${s.short}, ` : ''}--${name}${s.type === 'string' ? ` ${s.value ?? 'VALUE'}` : ''}`;
     return `${left.padEnd(30)} ${s.help}${s.default !== undefined ? ` (default: ${s.default})` : ''}`;
   });
-  return `usage: npm run ${command} -- [flags]${positionals ? ` ${positionals}` : ''}\n\n${summary}\n\n${rows.join('\n')}\n`;
+  return `usage: medtrain ${command} [flags]${positionals ? ` ${positionals}` : ''}\n\n${summary}\n\n${rows.join('\n')}\n`;
 }
 
 /** Parse argv against the script's flags plus the common ones. Unknown flags are errors. */
@@ -64,7 +67,7 @@ export function parseCli<F extends FlagSpecs>(command: string, specs: F, argv: s
     throw new MedtrainError(`${command}: ${msg.split('.')[0]}`, {
       code: 'bad-flag',
       ...(m && { value: m[1] }),
-      hint: `known flags: ${known}; see npm run ${command} -- --help`,
+      hint: `known flags: ${known}; see medtrain ${command} --help`,
     });
   }
   const flags = parsed.values as ParsedCli<F>['flags'];

@@ -65,7 +65,8 @@ function formatMessage(message: string, d: ErrorDetails): string {
   } else if (d.line !== undefined) {
     where = `line ${d.line}`;
   }
-  if (d.column !== undefined) where += `${where ? ', ' : ''}column ${JSON.stringify(d.column)}`;
+  // A flag is named as one (`flag --epochs`); a table's column by its name or number.
+  if (d.column !== undefined) where += `${where ? ', ' : ''}${typeof d.column === 'string' && d.column.startsWith('-') ? `flag ${d.column}` : `column ${JSON.stringify(d.column)}`}`;
   let text = where ? `${where}: ${message}` : message;
   if (d.value !== undefined) text += ` (value: ${JSON.stringify(d.value)})`;
   if (d.hint) text += `\n  fix: ${d.hint}`;

@@ -7,14 +7,22 @@
 import seedrandom from 'seedrandom';
 
 /** `spare` is the second normal of a Box–Muller pair not yet returned (absent when none). */
-export type RngState = { seed: string; alea: seedrandom.State.Alea; spare?: number | null };
+/** Alea's internal state (seedrandom's State.Alea), spelled out so the published types need no @types/seedrandom. */
+export interface AleaState {
+  c: number;
+  s0: number;
+  s1: number;
+  s2: number;
+}
+
+export type RngState = { seed: string; alea: AleaState; spare?: number | null };
 
 export class Rng {
   readonly seed: string;
   private prng: seedrandom.StatefulPRNG<seedrandom.State.Alea>;
   private spare: number | null = null;
 
-  constructor(seed: string | number, state?: seedrandom.State.Alea) {
+  constructor(seed: string | number, state?: AleaState) {
     this.seed = String(seed);
     this.prng = seedrandom.alea(this.seed, { state: state ?? true });
   }

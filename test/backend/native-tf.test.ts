@@ -1,5 +1,5 @@
 /**
- * The native TensorFlow engine as `npm run setup:tensorflow` builds it (tfjs-node on libtensorflow
+ * The native TensorFlow engine as `medtrain setup tensorflow` builds it (tfjs-node on libtensorflow
  * from a TensorFlow wheel). Skips when the engine is absent, unless MEDTRAIN_TEST_ENGINE names
  * tensorflow (as CI does after the setup): then an absent engine is a failure.
  */
@@ -24,15 +24,23 @@ const stamp = existsSync(stampFile) ? (JSON.parse(readFileSync(stampFile, 'utf8'
 afterAll(() => shutdownBackend());
 
 function setupCli(args: string[]): { status: number | null; json: Record<string, unknown> } {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'tools', 'setup-tensorflow.ts'), ...args], { cwd: ROOT, encoding: 'utf8', timeout: 120_000 });
+  const r = spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'scripts', 'setup.ts'), ...args], { cwd: ROOT, encoding: 'utf8', timeout: 120_000 });
   return { status: r.status, json: JSON.parse(r.stdout.trim().split('\n').pop() || '{}') as Record<string, unknown> };
 }
 
-describe('setup:tensorflow command line', () => {
+describe('medtrain setup command line', () => {
   it('rejects a malformed --tf-version with a message naming the flag and value', () => {
-    const r = setupCli(['--tf-version', '2.21', '--json']);
+    const r = setupCli(['tensorflow', '--tf-version', '2.21', '--json']);
     expect(r.status).toBe(2);
     expect(r.json).toMatchObject({ error: 'bad-flag', column: '--tf-version', value: '2.21' });
+  });
+
+  it('names the parts it can set up', () => {
+    for (const args of [[], ['webgl']]) {
+      const r = setupCli([...args, '--json']);
+      expect(r.status).toBe(2);
+      expect(String(r.json.hint)).toContain('medtrain setup tensorflow');
+    }
   });
 });
 
@@ -97,7 +105,7 @@ suite(`native TensorFlow engine${why}`, () => {
   });
 
   it.skipIf(!stamp)('a second setup run finds the build in place and reports it as JSON', () => {
-    const r = setupCli(['--no-verify', '--json']);
+    const r = setupCli(['tensorflow', '--no-verify', '--json']);
     expect(r.status).toBe(0);
     expect(r.json).toMatchObject({ package: '@tensorflow/tfjs-node', tfjsNode: '4.22.0', built: false, addon: expect.stringMatching(/tfjs_binding\.node$/) });
     expect(TF_VERSIONS).toContain(r.json.tensorflow);

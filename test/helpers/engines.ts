@@ -1,7 +1,7 @@
 /**
  * Engine-agnostic suites (losses, metrics, layers, models, training) run on every engine named in
  * MEDTRAIN_TEST_ENGINE, a comma-separated list (default `cpu`). CI sets `cpu,tensorflow` after
- * `npm run setup:tensorflow`; a developer may run e.g. `MEDTRAIN_TEST_ENGINE=wasm npx vitest run test/losses`.
+ * `medtrain setup tensorflow` (npm run setup:tensorflow); a developer may run e.g. `MEDTRAIN_TEST_ENGINE=wasm npx vitest run test/losses`.
  * An engine that is named but absent fails the suite with initBackend's message (what is present,
  * how to install it); it is never skipped silently.
  *

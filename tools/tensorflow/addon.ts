@@ -11,13 +11,12 @@ import { availableParallelism } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { writeDirAtomic } from '../../src/util/fs.js';
 import { createLogger } from '../../src/util/logger.js';
-import { ROOT, SetupError, TFJS_NODE_VERSION, runStep } from './common.js';
+import { IN_USER_PROJECT, ROOT, SetupError, TFJS_NODE_VERSION, runStep } from './common.js';
 import { LIBS, type TensorflowLibs } from './wheel.js';
 
 const log = createLogger('setup:tensorflow');
 
 export type TfjsNodePackage = '@tensorflow/tfjs-node' | '@tensorflow/tfjs-node-gpu';
-const PACKAGES: TfjsNodePackage[] = ['@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu'];
 
 export function packageDir(pkg: TfjsNodePackage): string {
   return join(ROOT, 'node_modules', pkg);
@@ -38,23 +37,20 @@ function npmCommand(): [string, string[]] {
 }
 
 /**
- * Install tfjs-node(-gpu) at the pinned version without running any install script, and without
- * touching package.json or package-lock.json (both already list it as an optional dependency).
- * npm also adds the other optional tfjs-node package when it is missing; a copy added here without
- * a built addon would only fail to load, so it is removed again.
+ * Install tfjs-node(-gpu) at the pinned version without running any install script (its own script
+ * would download libtensorflow). In a user's project it is saved to package.json, so a later
+ * `npm install` keeps it (npm ci removes node_modules, and with it the build: set up again then);
+ * in the medtrain checkout, package.json stays as it is. Its @tensorflow/tfjs is the project's
+ * (the same version medtrain asks for), so there is one copy of tfjs.
  */
 export function installPackage(pkg: TfjsNodePackage): boolean {
   if (installedVersion(pkg) === TFJS_NODE_VERSION) return false;
-  const present = new Set(PACKAGES.filter((p) => existsSync(packageDir(p))));
   log.info(`installing ${pkg}@${TFJS_NODE_VERSION} without its install script`);
   const [npm, pre] = npmCommand();
-  runStep(`npm install ${pkg}`, npm, [...pre, 'install', '--no-save', '--ignore-scripts', '--no-audit', '--no-fund', `${pkg}@${TFJS_NODE_VERSION}`], {
+  runStep(`npm install ${pkg}`, npm, [...pre, 'install', IN_USER_PROJECT ? '--save' : '--no-save', '--ignore-scripts', '--no-audit', '--no-fund', `${pkg}@${TFJS_NODE_VERSION}`], {
     cwd: ROOT,
     hint: 'check that the npm registry is reachable; the output above says what npm could not do',
   });
-  for (const other of PACKAGES) {
-    if (other !== pkg && !present.has(other) && existsSync(packageDir(other))) rmSync(packageDir(other), { recursive: true, force: true });
-  }
   if (installedVersion(pkg) !== TFJS_NODE_VERSION) {
     throw new SetupError(`npm did not install ${pkg}@${TFJS_NODE_VERSION} (found ${installedVersion(pkg) ?? 'nothing'})`, { hint: 'run `npm ci` and then this again' });
   }

@@ -1,11 +1,12 @@
 /**
- * Pieces every step of `npm run setup:tensorflow` shares: the pinned versions, the error type that
+ * Pieces every step of `medtrain setup tensorflow` shares: the pinned versions, the error type that
  * says whether an older TensorFlow might fix the failure, and running a command with its output
  * kept for the error message.
  */
 import { spawnSync, type SpawnSyncOptions } from 'node:child_process';
 import { homedir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { dirname, join, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { MedtrainError, type ErrorDetails } from '../../src/util/errors.js';
 
@@ -19,8 +20,33 @@ export const TFJS_NODE_VERSION = '4.22.0';
  */
 export const TF_VERSIONS = ['2.21.0', '2.20.0', '2.19.1', '2.18.1', '2.17.1', '2.16.2', '2.15.1'] as const;
 
-/** The medtrain checkout (the folder above tools/). */
-export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+/** The medtrain package: the nearest folder above this file whose package.json is medtrain's (the checkout, or node_modules/medtrain). */
+function packageRoot(): string {
+  for (let dir = dirname(fileURLToPath(import.meta.url)); dir !== dirname(dir); dir = dirname(dir)) {
+    try {
+      if ((JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { name?: string }).name === 'medtrain') return dir;
+    } catch {
+      // no package.json here
+    }
+  }
+  throw new Error('medtrain setup: cannot find the medtrain package above this file');
+}
+
+/** The medtrain package root. */
+export const PACKAGE_ROOT = packageRoot();
+
+/**
+ * The project the native engine is built into: the one whose node_modules holds medtrain (a user's
+ * project), or the medtrain checkout itself.
+ */
+export const ROOT = ((): string => {
+  const parts = PACKAGE_ROOT.split(sep);
+  const i = parts.lastIndexOf('node_modules');
+  return i > 0 ? parts.slice(0, i).join(sep) || sep : PACKAGE_ROOT;
+})();
+
+/** Whether ROOT is a user's project (medtrain installed in it) rather than the medtrain checkout. */
+export const IN_USER_PROJECT = ROOT !== PACKAGE_ROOT;
 
 export const PYTHON = process.env.MEDTRAIN_PYTHON ?? 'python3';
 

@@ -1,5 +1,5 @@
 /**
- * `npm run setup:tensorflow`: make the native TensorFlow engine work without downloading
+ * `medtrain setup tensorflow`: make the native TensorFlow engine work without downloading
  * libtensorflow from storage.googleapis.com. Builds tfjs-node's addon against libtensorflow from
  * a TensorFlow wheel (PyPI), newest pinned version first, older ones when a version shows a
  * symbol or ABI problem, and checks the result against the CPU engine. A stamp in the package's
@@ -12,6 +12,8 @@ import { writeJsonAtomic } from '../../src/util/fs.js';
 import { createLogger } from '../../src/util/logger.js';
 import { listForMessage } from '../../src/util/errors.js';
 import { PYTHON, SetupError, TFJS_NODE_VERSION, TF_VERSIONS, cacheDir, run } from './common.js';
+
+export { TF_VERSIONS };
 import { addonPath, buildAddon, buildStdioHelper, checkSymbols, STDIO_HELPER, installPackage, layoutDeps, nodeHeadersDir, packageDir, removePackage, type TfjsNodePackage } from './addon.js';
 import { LIBS, locateTensorflow, type TensorflowLibs } from './wheel.js';
 import { verifyInChild, type VerifyReport } from './verify.js';

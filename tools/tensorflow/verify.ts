@@ -237,7 +237,9 @@ export async function verifyNativeEngine(): Promise<VerifyReport> {
  */
 export function verifyInChild(): VerifyReport {
   const code = `const m = await import(${JSON.stringify(import.meta.url)}); process.stdout.write(JSON.stringify(await m.verifyNativeEngine()) + '\\n'); process.exit(0);`;
-  const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], {
+  // From the TypeScript sources (the checkout's npm script) the child needs tsx; compiled, plain Node.
+  const loader = import.meta.url.endsWith('.ts') ? ['--import', 'tsx'] : [];
+  const r = spawnSync(process.execPath, [...loader, '--input-type=module', '-e', code], {
     cwd: ROOT,
     encoding: 'utf8',
     // TF32 (on by default on recent NVIDIA GPUs) would round convolutions beyond the tolerance.

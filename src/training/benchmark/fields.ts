@@ -99,7 +99,7 @@ export function kebab(k: string): string {
 
 /** A flag's problem: a MedtrainError naming the flag (`--learning-rate`) and the value. */
 export function fieldError(field: keyof BenchmarkFields, message: string, value: unknown, hint?: string): MedtrainError {
-  return new MedtrainError(`${kebab(field)}: ${message}`, { code: 'bad-flag', column: `--${kebab(field)}`, value, ...(hint && { hint }) });
+  return new MedtrainError(message, { code: 'bad-flag', column: `--${kebab(field)}`, value, ...(hint && { hint }) });
 }
 
 /** The number of classes a selection holds. */

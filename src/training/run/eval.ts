@@ -10,7 +10,7 @@
  *   metrics-<split>.csv       one row per class, then macro, micro and weighted rows
  *   thresholds.json           per class, chosen on val by the run's method (Youden's J by default)
  *   reevaluation.csv / .json  the epoch table (reevaluateRun)
- * The two CSVs of a split are what `npm run evaluate -- --predictions P --labels L` reads.
+ * The two CSVs of a split are what `medtrain evaluate --predictions P --labels L` reads.
  */
 import type * as tf from '@tensorflow/tfjs';
 import { promises as fsp } from 'node:fs';

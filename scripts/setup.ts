@@ -1,0 +1,55 @@
+/**
+ * `medtrain setup tensorflow [--gpu] [--tf-version V[,V…]] [--force] [--no-verify] [--json]`: build
+ * the native TensorFlow engine (tfjs-node, or tfjs-node-gpu with --gpu) into this project against
+ * libtensorflow from a TensorFlow wheel on PyPI, where tfjs-node cannot download its own. Optional:
+ * without it medtrain trains on WASM. (In the repository: `npm run setup:tensorflow`.)
+ */
+import { cli, MedtrainError } from 'medtrain';
+import { setupTensorflow, TF_VERSIONS, type SetupReport } from '../tools/tensorflow/index.js';
+import { COMMANDS } from './commands.js';
+
+const { parseCli, runMain, usage } = cli;
+
+const FLAGS = {
+  'tf-version': { type: 'string', value: 'V[,V…]', help: `TensorFlow wheel(s) to try in order (default: ${TF_VERSIONS.join(', ')}, until one works)` },
+  gpu: { type: 'boolean', help: "build @tensorflow/tfjs-node-gpu against the CUDA-enabled tensorflow wheel (its CUDA libraries: pip's nvidia packages, as tensorflow[and-cuda] installs them)" },
+  force: { type: 'boolean', help: 'rebuild even if an earlier build is in place and works' },
+  'no-verify': { type: 'boolean', help: 'skip the checks against the CPU engine' },
+} as const;
+
+const PARTS = ['tensorflow'];
+
+const SOURCES: Record<SetupReport['source'], string> = {
+  'python-package': 'from the installed Python package',
+  'pip-download': 'from the wheel downloaded from PyPI',
+  'tfjs-node-install': "downloaded by tfjs-node's own install",
+};
+
+runMain(async () => {
+  const { flags, positionals } = parseCli('setup', FLAGS, process.argv.slice(2), { positionals: true });
+  if (flags.help) {
+    process.stdout.write(usage('setup', COMMANDS.setup, FLAGS, PARTS.join('|')));
+    return 0;
+  }
+  const [part, ...extra] = positionals;
+  if (part !== 'tensorflow' || extra.length) {
+    throw new MedtrainError(part === undefined ? 'setup needs the part to set up' : `unknown part to set up: ${[part, ...extra].join(' ')}`, { code: 'bad-flag', value: part, hint: 'medtrain setup tensorflow [--gpu]' });
+  }
+  const versions = flags['tf-version']?.split(',').map((v) => v.trim());
+  const bad = versions?.find((v) => !/^\d+\.\d+\.\d+(\.post\d+)?$/.test(v));
+  if (bad !== undefined) {
+    throw new MedtrainError('--tf-version needs full versions such as 2.21.0, comma-separated', { code: 'bad-flag', column: '--tf-version', value: bad, hint: `versions tried by default: ${TF_VERSIONS.join(', ')}` });
+  }
+  const report = await setupTensorflow({ ...(versions && { tfVersions: versions }), gpu: flags.gpu ?? false, force: flags.force ?? false, verify: !flags['no-verify'] });
+  if (flags.json) {
+    process.stdout.write(`${JSON.stringify(report)}\n`);
+    return 0;
+  }
+  const checks = report.verify ? `; checked against the CPU engine: ${report.verify.ops.length} op groups and a training step agree (device: ${report.verify.device}${report.verify.gpu ? ', GPU' : ''})` : '';
+  process.stdout.write(
+    `${report.built ? 'built' : 'already built:'} ${report.package} ${report.tfjsNode} on libtensorflow ${report.tensorflow} ` +
+      `(${SOURCES[report.source]}) in ${report.seconds.total!.toFixed(1)} s${checks}.\n` +
+      "Use it with --engine tensorflow, MEDTRAIN_ENGINE=tensorflow or initBackend('tensorflow'); `auto` picks it over wasm.\n",
+  );
+  return 0;
+});
