@@ -11,7 +11,7 @@ export const COMMANDS = {
   'make-phantom': 'Write the deterministic synthetic chest X-ray set in CheXpert format.',
   models: 'List the registered models: parameters without the top, default input size, preprocessing, ImageNet weight file.',
   doctor: 'List the engines this machine has and measure training throughput on each.',
-  setup: 'Set up an optional part: `medtrain setup tensorflow [--gpu]` builds the native TensorFlow engine into this project from the TensorFlow wheel on PyPI.',
+  setup: 'Set up an optional engine in this project: `medtrain setup tensorflow [--gpu]` builds the native TensorFlow engine from the TensorFlow wheel on PyPI; `medtrain setup webgpu` installs WebGPU (Dawn).',
 } as const;
 
 export type CommandName = keyof typeof COMMANDS;

@@ -1,11 +1,14 @@
 /**
- * `medtrain setup tensorflow [--gpu] [--tf-version V[,V…]] [--force] [--no-verify] [--json]`: build
- * the native TensorFlow engine (tfjs-node, or tfjs-node-gpu with --gpu) into this project against
- * libtensorflow from a TensorFlow wheel on PyPI, where tfjs-node cannot download its own. Optional:
- * without it medtrain trains on WASM. (In the repository: `npm run setup:tensorflow`.)
+ * `medtrain setup <part>`: an optional engine, set up in this project.
+ *   tensorflow [--gpu] [--tf-version V[,V…]] [--force] [--no-verify]: build the native TensorFlow
+ *     engine (tfjs-node, or tfjs-node-gpu with --gpu) against libtensorflow from a TensorFlow wheel on
+ *     PyPI, where tfjs-node cannot download its own. (In the repository: `npm run setup:tensorflow`.)
+ *   webgpu: install the WebGPU engine (Dawn) and say which adapter it finds.
+ * Without either, medtrain trains on WASM.
  */
 import { cli, MedtrainError } from 'medtrain';
 import { setupTensorflow, TF_VERSIONS, type SetupReport } from '../tools/tensorflow/index.js';
+import { setupWebgpu } from '../tools/webgpu.js';
 import { COMMANDS } from './commands.js';
 
 const { parseCli, runMain, usage } = cli;
@@ -17,7 +20,7 @@ const FLAGS = {
   'no-verify': { type: 'boolean', help: 'skip the checks against the CPU engine' },
 } as const;
 
-const PARTS = ['tensorflow'];
+const PARTS = ['tensorflow', 'webgpu'];
 
 const SOURCES: Record<SetupReport['source'], string> = {
   'python-package': 'from the installed Python package',
@@ -32,8 +35,14 @@ runMain(async () => {
     return 0;
   }
   const [part, ...extra] = positionals;
-  if (part !== 'tensorflow' || extra.length) {
-    throw new MedtrainError(part === undefined ? 'setup needs the part to set up' : `unknown part to set up: ${[part, ...extra].join(' ')}`, { code: 'bad-flag', value: part, hint: 'medtrain setup tensorflow [--gpu]' });
+  if (!PARTS.includes(part ?? '') || extra.length) {
+    throw new MedtrainError(part === undefined ? 'setup needs the part to set up' : `unknown part to set up: ${[part, ...extra].join(' ')}`, { code: 'bad-flag', value: part, hint: 'medtrain setup tensorflow [--gpu], or medtrain setup webgpu' });
+  }
+  if (part === 'webgpu') {
+    const w = setupWebgpu();
+    if (flags.json) process.stdout.write(`${JSON.stringify(w)}\n`);
+    else process.stdout.write(w.present ? `WebGPU engine ready on ${w.device}${w.gpu ? '' : ' (not a GPU: auto prefers tensorflow or wasm)'}; use it with --engine webgpu\n` : `WebGPU is installed but has no adapter here: ${w.reason}\n`);
+    return 0;
   }
   const versions = flags['tf-version']?.split(',').map((v) => v.trim());
   const bad = versions?.find((v) => !/^\d+\.\d+\.\d+(\.post\d+)?$/.test(v));

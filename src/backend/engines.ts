@@ -49,14 +49,13 @@ export interface EngineInfo {
 
 const INSTALL: Record<EngineName, string> = {
   tensorflow:
-    'native TensorFlow: on a machine that can reach storage.googleapis.com, `npm install @tensorflow/tfjs-node` (CPU) or ' +
-    '`npm install @tensorflow/tfjs-node-gpu` (CUDA 11.2 / cuDNN 8.1); elsewhere `medtrain setup tensorflow` builds it against the TensorFlow wheel from PyPI ' +
-    "(CUDA 12: `pip install 'tensorflow[and-cuda]'`, then `medtrain setup tensorflow --gpu`)",
+    '`medtrain setup tensorflow` builds it in this project against the TensorFlow wheel from PyPI (`--gpu`: tfjs-node-gpu against the CUDA wheel); ' +
+    'where storage.googleapis.com is reachable, `npm install @tensorflow/tfjs-node` works too (its libtensorflow 2.9.1)',
   webgpu:
-    'WebGPU: the `webgpu` package (Dawn) is a dependency; it needs a Vulkan driver: a GPU driver, or without a GPU Mesa lavapipe ' +
+    '`medtrain setup webgpu` installs Dawn (the `webgpu` package); it needs a Vulkan driver: a GPU driver, or without a GPU Mesa lavapipe ' +
     '(Debian 12: `apt-get install -t bookworm-backports mesa-vulkan-drivers`)',
-  wasm: 'WebAssembly: `npm install @tensorflow/tfjs-backend-wasm` (a dependency; reinstall with `npm ci`)',
-  cpu: 'plain JS: part of @tensorflow/tfjs (reinstall with `npm ci`)',
+  wasm: 'WebAssembly: @tensorflow/tfjs-backend-wasm, a dependency of medtrain (reinstall it)',
+  cpu: 'plain JS: part of @tensorflow/tfjs (reinstall it)',
 };
 
 let current: EngineInfo | null = null;

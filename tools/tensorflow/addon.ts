@@ -11,7 +11,8 @@ import { availableParallelism } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { writeDirAtomic } from '../../src/util/fs.js';
 import { createLogger } from '../../src/util/logger.js';
-import { IN_USER_PROJECT, ROOT, SetupError, TFJS_NODE_VERSION, runStep } from './common.js';
+import { npmInstall } from '../setup.js';
+import { ROOT, SetupError, TFJS_NODE_VERSION, runStep } from './common.js';
 import { LIBS, type TensorflowLibs } from './wheel.js';
 
 const log = createLogger('setup:tensorflow');
@@ -30,27 +31,13 @@ function installedVersion(pkg: TfjsNodePackage): string | null {
   }
 }
 
-/** npm itself: the one running this script when started by `npm run`, else the one on PATH. */
-function npmCommand(): [string, string[]] {
-  const cli = process.env.npm_execpath;
-  return cli && /npm-cli\.js$/.test(cli) ? [process.execPath, [cli]] : ['npm', []];
-}
-
 /**
- * Install tfjs-node(-gpu) at the pinned version without running any install script (its own script
- * would download libtensorflow). In a user's project it is saved to package.json, so a later
- * `npm install` keeps it (npm ci removes node_modules, and with it the build: set up again then);
- * in the medtrain checkout, package.json stays as it is. Its @tensorflow/tfjs is the project's
- * (the same version medtrain asks for), so there is one copy of tfjs.
+ * Install tfjs-node(-gpu) at the pinned version without its install script (which would download
+ * libtensorflow); its @tensorflow/tfjs is the project's (the version medtrain asks for): one copy of tfjs.
  */
 export function installPackage(pkg: TfjsNodePackage): boolean {
   if (installedVersion(pkg) === TFJS_NODE_VERSION) return false;
-  log.info(`installing ${pkg}@${TFJS_NODE_VERSION} without its install script`);
-  const [npm, pre] = npmCommand();
-  runStep(`npm install ${pkg}`, npm, [...pre, 'install', IN_USER_PROJECT ? '--save' : '--no-save', '--ignore-scripts', '--no-audit', '--no-fund', `${pkg}@${TFJS_NODE_VERSION}`], {
-    cwd: ROOT,
-    hint: 'check that the npm registry is reachable; the output above says what npm could not do',
-  });
+  npmInstall([`${pkg}@${TFJS_NODE_VERSION}`]);
   if (installedVersion(pkg) !== TFJS_NODE_VERSION) {
     throw new SetupError(`npm did not install ${pkg}@${TFJS_NODE_VERSION} (found ${installedVersion(pkg) ?? 'nothing'})`, { hint: 'run `npm ci` and then this again' });
   }
