@@ -101,7 +101,7 @@ function npmCommand(): [string, string[]] {
 export function npmInstall(specs: readonly string[]): void {
   log.info(`installing ${specs.join(', ')} into ${ROOT}${IN_USER_PROJECT ? ' (saved to its package.json)' : ''}, without install scripts`);
   const [npm, pre] = npmCommand();
-  runStep(`npm install ${specs.join(' ')}`, npm, [...pre, 'install', IN_USER_PROJECT ? '--save' : '--no-save', '--ignore-scripts', '--no-audit', '--no-fund', ...specs], {
+  runStep(`npm install ${specs.join(' ')}`, npm, [...pre, 'install', ...(IN_USER_PROJECT ? ['--save', '--save-exact'] : ['--no-save']), '--ignore-scripts', '--no-audit', '--no-fund', ...specs], {
     cwd: ROOT,
     hint: 'check that the npm registry is reachable; the output above says what npm could not do',
   });
