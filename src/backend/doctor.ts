@@ -6,6 +6,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { ENGINES, initBackend, pickAuto, probeEngine, shutdownBackend, type EngineName, type EngineProbe } from './engines.js';
 import { measureSmallCnnThroughput, SMALL_CNN, type ThroughputOptions } from './small-cnn.js';
+import { cudaLibraries, type CudaLibraries } from './cuda.js';
 import { MedtrainError } from '../util/errors.js';
 import { createLogger } from '../util/logger.js';
 
@@ -28,6 +29,8 @@ export interface DoctorEngine {
   measured?: { batch: number; steps: number; warmup: number; seconds: number; size: number };
   /** Why a present engine could not train the small CNN (a missing kernel, a device error). */
   trainError?: string;
+  /** For the GPU build of the native engine: the CUDA libraries it can load and those it misses. */
+  cuda?: CudaLibraries;
 }
 
 export interface DoctorReport {
@@ -72,6 +75,7 @@ function firstLine(e: unknown): string {
 export async function runDoctor(opts: DoctorOptions = {}): Promise<DoctorReport> {
   const probes: EngineProbe[] = [];
   for (const name of ENGINES) probes.push(await probeEngine(name));
+  const cuda = cudaLibraries();
   const engines: DoctorEngine[] = probes.map((p) => ({
     name: p.name,
     present: p.present,
@@ -81,6 +85,7 @@ export async function runDoctor(opts: DoctorOptions = {}): Promise<DoctorReport>
     reason: p.reason,
     install: p.present ? null : p.install,
     ...(p.package && { package: p.package }),
+    ...(p.name === 'tensorflow' && cuda && { cuda }),
   }));
   const toMeasure = new Set(typeof opts.measure === 'string' ? parseEngineList(opts.measure) : (opts.measure ?? ENGINES));
   // WebGPU last: releasing Dawn's device ends that engine for this process.
@@ -133,6 +138,10 @@ export function formatDoctor(r: DoctorReport): string {
   const lines = rows.map((row) => row.map((c, j) => (j === row.length - 1 ? c : c.padEnd(widths[j]!))).join('  ').trimEnd());
   lines.splice(1, 0, widths.map((w) => '-'.repeat(w)).join('  ').slice(0, lines[0]!.length));
   const out = [...lines, '', `auto picks: ${r.auto}`, `measured: ${r.network}`];
+  const cuda = r.engines.find((e) => e.cuda)?.cuda;
+  if (cuda) {
+    out.push('', `CUDA libraries for tfjs-node-gpu: ${Object.keys(cuda.found).length ? `found ${Object.keys(cuda.found).join(', ')}` : 'none found'}${cuda.missing.length ? `; missing ${cuda.missing.join(', ')} (pip install 'tensorflow[and-cuda]', then medtrain setup tensorflow --gpu)` : ''}`);
+  }
   const absent = r.engines.filter((e) => !e.present && e.install);
   if (absent.length) out.push('', 'to install:', ...absent.map((e) => `  ${e.name}: ${e.install}`));
   return `${out.join('\n')}\n`;

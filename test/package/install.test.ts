@@ -115,6 +115,20 @@ describe('the packed package in a fresh project', () => {
     sh('npx', ['--no-install', 'medtrain', 'doctor', '--measure', 'none']);
   }, 600_000);
 
+  it('builds the GPU engine with npx medtrain setup tensorflow --gpu; without CUDA it checks out on the CPU, and doctor names the CUDA libraries it misses', async () => {
+    if (!(await probeEngine('tensorflow')).present) return;
+    const r = sh('npx', ['--no-install', 'medtrain', 'setup', 'tensorflow', '--gpu', '--json'], { timeout: 900_000 });
+    const report = JSON.parse(r.stdout.trim().split('\n').pop()!) as { package: string; tensorflow: string; verify: { ok: boolean; gpu: boolean; package: string } | null };
+    expect(report.package).toBe('@tensorflow/tfjs-node-gpu');
+    expect(report.verify).toMatchObject({ ok: true, package: '@tensorflow/tfjs-node-gpu' });
+    const doctor = JSON.parse(sh('npx', ['--no-install', 'medtrain', 'doctor', '--measure', 'none', '--json']).stdout) as { engines: { name: string; package?: string; gpu: boolean; cuda?: { found: Record<string, string>; missing: string[] } }[] };
+    const tensorflow = doctor.engines.find((e) => e.name === 'tensorflow')!;
+    expect(tensorflow.package).toBe('@tensorflow/tfjs-node-gpu');
+    expect(tensorflow.cuda?.missing.length, 'this machine has no CUDA libraries').toBeGreaterThan(0);
+    expect(tensorflow.gpu).toBe(false);
+    expect(sh('npx', ['--no-install', 'medtrain', 'doctor', '--measure', 'none']).stdout).toMatch(/CUDA libraries for tfjs-node-gpu: .*missing libcudart\.so\.12/);
+  }, 900_000);
+
   it('printed no native log line and no second tfjs registration anywhere', () => {
     const all = outputs.join('\n');
     expect(all).not.toMatch(REGISTERED);

@@ -23,7 +23,7 @@ const log = createLogger('setup:tensorflow');
 export interface SetupOptions {
   /** TensorFlow versions to try, in order (default: TF_VERSIONS, newest first). */
   tfVersions?: string[];
-  /** Build tfjs-node-gpu against an installed tensorflow[and-cuda] (untested without a GPU). */
+  /** Build tfjs-node-gpu against the CUDA-enabled tensorflow wheel (CUDA libraries: pip's nvidia-* packages, when installed). */
   gpu?: boolean;
   /** Rebuild even when the stamp says the addon is up to date. */
   force?: boolean;

@@ -55,32 +55,29 @@ function hasLibs(dir: string): boolean {
 }
 
 /**
- * libtensorflow of TensorFlow `version`. CPU: the installed package if it has that version, else
- * the tensorflow-cpu wheel from PyPI. GPU: only the installed `tensorflow[and-cuda]` package,
- * since the CUDA libraries come from its nvidia-* dependencies.
+ * libtensorflow of TensorFlow `version`: the installed Python package when it is that version (for
+ * the GPU build, the CUDA-enabled `tensorflow` package), else the wheel from PyPI (tensorflow-cpu;
+ * for the GPU build `tensorflow`, whose libtensorflow loads CUDA at run time and falls back to the
+ * CPU without it). The CUDA libraries are pip's nvidia-* packages beside the installed TensorFlow
+ * (`pip install 'tensorflow[and-cuda]'`); without them the GPU build is made all the same.
  */
 export async function locateTensorflow(version: string, opts: { gpu: boolean; cache: string }): Promise<TensorflowLibs> {
   const inst = installedTensorflow();
-  const matches = inst?.dir && inst.versions.length === 1 && inst.versions[0] === version && hasLibs(inst.dir);
-  if (opts.gpu) {
-    if (!matches || !inst!.owners.includes('tensorflow') || !inst!.nvidia) {
-      const found = inst?.dir ? `found ${inst.owners.join(', ') || 'tensorflow'} ${inst.versions.join('/')}${inst.nvidia ? '' : ' without the nvidia-* CUDA packages'}` : `found no TensorFlow for ${PYTHON}`;
-      throw new SetupError(`the GPU build needs tensorflow[and-cuda]==${version} installed for ${PYTHON} (${found})`, {
-        hint: `${PYTHON} -m pip install 'tensorflow[and-cuda]==${version}' and run this again (or name another version with --tf-version)`,
-      });
-    }
-    return { version, dir: inst!.dir!, source: 'python-package', nvidiaDir: inst!.nvidia };
+  const matches = inst?.dir && inst.versions.length === 1 && inst.versions[0] === version && hasLibs(inst.dir) && (!opts.gpu || inst.owners.includes('tensorflow'));
+  const nvidiaDir = opts.gpu ? (inst?.nvidia ?? null) : null;
+  if (opts.gpu && !nvidiaDir) {
+    log.warn(`no CUDA libraries (pip's nvidia-* packages) beside ${inst?.dir ?? `${PYTHON}'s site-packages`}: the GPU engine is built, and runs on the CPU until they are installed (${PYTHON} -m pip install 'tensorflow[and-cuda]==${version}', then set up again)`);
   }
   if (matches) {
     log.info(`TensorFlow ${version}: using the installed Python package (${inst!.owners.join(', ')})`);
-    return { version, dir: inst!.dir!, source: 'python-package', nvidiaDir: null };
+    return { version, dir: inst!.dir!, source: 'python-package', nvidiaDir };
   }
-  return { version, dir: await downloadWheel(version, opts.cache), source: 'pip-download', nvidiaDir: null };
+  return { version, dir: await downloadWheel(version, opts.cache, opts.gpu ? 'tensorflow' : 'tensorflow-cpu'), source: 'pip-download', nvidiaDir };
 }
 
-/** `pip download` tensorflow-cpu==version and unpack its libraries and headers, once per version. */
-async function downloadWheel(version: string, cache: string): Promise<string> {
-  const unpacked = join(cache, version);
+/** `pip download` the wheel (tensorflow-cpu, or tensorflow for the GPU build) and unpack its libraries and headers, once per version. */
+async function downloadWheel(version: string, cache: string, name: 'tensorflow' | 'tensorflow-cpu'): Promise<string> {
+  const unpacked = join(cache, name === 'tensorflow' ? `${version}-cuda` : version);
   const dir = join(unpacked, 'tensorflow');
   if (hasLibs(dir)) {
     log.info(`TensorFlow ${version}: using the wheel unpacked earlier in ${unpacked}`);
@@ -88,16 +85,16 @@ async function downloadWheel(version: string, cache: string): Promise<string> {
   }
   const wheels = join(cache, 'wheels');
   await fsp.mkdir(wheels, { recursive: true });
-  const prefix = `tensorflow_cpu-${version}-`;
+  const prefix = `${name.replace('-', '_')}-${version}-`;
   let wheel = readdirSync(wheels).find((f) => f.startsWith(prefix) && f.endsWith('.whl'));
   if (!wheel) {
-    log.info(`TensorFlow ${version}: downloading tensorflow-cpu==${version} from PyPI (a few hundred MB)`);
-    const r = run(PYTHON, ['-m', 'pip', 'download', '--no-deps', '--only-binary=:all:', '--disable-pip-version-check', '--dest', wheels, `tensorflow-cpu==${version}`]);
+    log.info(`TensorFlow ${version}: downloading ${name}==${version} from PyPI (a few hundred MB)`);
+    const r = run(PYTHON, ['-m', 'pip', 'download', '--no-deps', '--only-binary=:all:', '--disable-pip-version-check', '--dest', wheels, `${name}==${version}`]);
     if (r.status !== 0) {
       const noWheel = /No matching distribution|Could not find a version/.test(r.stderr);
-      throw new SetupError(`pip could not download tensorflow-cpu==${version}\n${tail(r.stderr, 8)}`, {
+      throw new SetupError(`pip could not download ${name}==${version}\n${tail(r.stderr, 8)}`, {
         hint: noWheel
-          ? `PyPI has no tensorflow-cpu ${version} wheel for this Python and platform; an older version may have one`
+          ? `PyPI has no ${name} ${version} wheel for this Python and platform; an older version may have one`
           : `check that PyPI is reachable and that ${PYTHON} has pip (Debian 12: apt-get install -y python3-pip)`,
         fallback: noWheel,
       });
