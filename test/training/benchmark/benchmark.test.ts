@@ -4,7 +4,7 @@ import { Benchmark } from '../../../src/training/benchmark/benchmark.js';
 import { DEFAULTS, lrToken, type BenchmarkFields } from '../../../src/training/benchmark/fields.js';
 import { BENCHMARK_FLAGS } from '../../../src/training/benchmark/overrides.js';
 import { MedtrainError } from '../../../src/util/errors.js';
-import { parseCli } from '../../../src/util/cli.js';
+import { ENGINE_FLAG, parseCli } from '../../../src/util/cli.js';
 
 const SPEC_EXAMPLES = [
   'chexpert_CWBCE_E3_B32',
@@ -356,7 +356,7 @@ describe('Benchmark.withOverrides (CLI flags)', () => {
   });
 
   it('takes its flags from a script command line', () => {
-    const { flags } = parseCli('train', { benchmark: { type: 'string', help: 'name' }, ...BENCHMARK_FLAGS }, ['--benchmark', 'chexpert_CWBCE_E3_B32', '--epochs', '10', '--optimizer', 'rmsprop', '--engine', 'cpu']);
+    const { flags } = parseCli('train', { benchmark: { type: 'string', help: 'name' }, ...ENGINE_FLAG, ...BENCHMARK_FLAGS }, ['--benchmark', 'chexpert_CWBCE_E3_B32', '--epochs', '10', '--optimizer', 'rmsprop', '--engine', 'cpu']);
     const b = Benchmark.parse(flags.benchmark!).withFlags(flags);
     expect(b.format()).toBe('chexpert_CWBCE_E10_B32_RMSprop_cpu');
     expect(Benchmark.create({ epochs: 2 }).format()).toBe('chexpert_BCE_E2_B32');
