@@ -40,7 +40,7 @@ runMain(async () => {
     const config = read<RunConfig>(RUN_FILES.config);
     const b = benchmarkOf(config, join(dir, RUN_FILES.config));
     const history = read<Record<string, number | null>[]>(RUN_FILES.historyJson);
-    const summary = read<{ seconds: number; engine: string; best_epoch: number }>(RUN_FILES.summary);
+    const summary = read<{ seconds: number; engine: string; bestEpoch: number }>(RUN_FILES.summary);
     const mine = history.map((h) => round(h.val_macro_auroc));
     const last = history[history.length - 1] ?? {};
     const mineByClass = Object.fromEntries(config.classes.map((c) => [c, round(last[`val_auroc/${c}`])]));

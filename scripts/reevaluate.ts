@@ -20,8 +20,8 @@ const fmt = (v: number | null | undefined) => (typeof v === 'number' ? v.toFixed
 /** The best-epoch line: the epoch by the run's monitor with its value and the val macro AUROC, or why there is none. */
 function best(r: Reevaluation): string {
   if (r.note) return `best epoch by ${r.monitor}: — (${r.note})`;
-  if (r.best_epoch === null) return `best epoch by ${r.monitor}: — (no epoch has a value for it)`;
-  return `best epoch by ${r.monitor} (${r.mode === 'min' ? 'lowest' : 'highest'}): ${r.best_epoch} (${r.monitor} ${fmt(r.best_value)}, val macro AUROC ${fmt(r.best_val_macro_auroc)})`;
+  if (r.bestEpoch === null) return `best epoch by ${r.monitor}: — (no epoch has a value for it)`;
+  return `best epoch by ${r.monitor} (${r.mode === 'min' ? 'lowest' : 'highest'}): ${r.bestEpoch} (${r.monitor} ${fmt(r.bestValue)}, val macro AUROC ${fmt(r.bestValMacroAuroc)})`;
 }
 
 runMain(async () => {

@@ -54,7 +54,7 @@ function humanSummary(dir: string, s: RunSummary): string {
     `run folder: ${dir}`,
     `val macro AUROC: ${fmt(s.val.macro_auroc)}`,
     ...(s.test ? [`test macro AUROC: ${fmt(s.test.macro_auroc)}`] : []),
-    `best epoch: ${s.best_epoch ?? '-'} of ${String(s.epochs ?? '-')}${best?.monitor ? ` (by ${best.by === 'last epoch' ? 'the last epoch: no value of ' : ''}${best.monitor})` : ''}`,
+    `best epoch: ${s.bestEpoch ?? '-'} of ${String(s.epochs ?? '-')}${best?.monitor ? ` (by ${best.by === 'last epoch' ? 'the last epoch: no value of ' : ''}${best.monitor})` : ''}`,
     `seconds: ${s.seconds.toFixed(1)} on ${s.engine}`,
     '',
   ].join('\n');

@@ -22,7 +22,7 @@ const benchmark = Benchmark.parse(name).withOverrides({ learningRate: 1e-3 });
 // 2. An experiment: resolves the data, the engine and every setting; run() trains and writes the run folder.
 const experiment = await Experiment.create(benchmark, { data, out, progress: false, experimentLog: false });
 const { dir, summary } = await experiment.run();
-console.log(`trained ${summary.name} in ${summary.seconds.toFixed(1)} s on ${summary.engine}: val macro AUROC ${summary.val.macro_auroc?.toFixed(4)}, best epoch ${summary.best_epoch}`);
+console.log(`trained ${summary.name} in ${summary.seconds.toFixed(1)} s on ${summary.engine}: val macro AUROC ${summary.val.macro_auroc?.toFixed(4)}, best epoch ${summary.bestEpoch}`);
 
 // 3. The saved run: its best model on the test split, at the thresholds chosen on val.
 const test = await evaluateRun(dir, { split: 'test' });

@@ -309,7 +309,7 @@ export class Experiment {
       const seconds = (performance.now() - t0) / 1000;
       const summary: RunSummary = {
         ...(await writeFinalEvaluation(store, evals, names, t.thresholds)),
-        best_epoch: chosen.epoch,
+        bestEpoch: chosen.epoch,
         best: chosen,
         seconds,
         engine: c.engine,
@@ -338,7 +338,7 @@ export class Experiment {
   /** The experiment-log fields of a finished run. */
   private finishedEntry(summary: RunSummary): Pick<ExperimentLogEntry, 'status'> & Record<string, unknown> {
     const s = summary;
-    return { status: stopStatus((s.stopped as StopReason | null) ?? null), summary: { val: s.val, test: s.test ?? null, best_epoch: s.best_epoch, monitor: this.config.training.monitor, seconds: s.seconds, engine: s.engine } };
+    return { status: stopStatus((s.stopped as StopReason | null) ?? null), summary: { val: s.val, test: s.test ?? null, bestEpoch: s.bestEpoch, monitor: this.config.training.monitor, seconds: s.seconds, engine: s.engine } };
   }
 
   /** A complete run whose experiment-log line is missing (killed just before it): add the line. */

@@ -85,7 +85,7 @@ describe('the train, evaluate, predict and reevaluate CLIs [engine: wasm]', () =
     expect(s.epochs).toBe(2);
     expect(typeof s.val.macro_auroc).toBe('number');
     expect(typeof s.test.macro_auroc).toBe('number');
-    expect([1, 2]).toContain(s.best_epoch);
+    expect([1, 2]).toContain(s.bestEpoch);
     expect(s.seconds).toBeGreaterThan(0);
     const { run: _run, ...summary } = s;
     expect(readJson(join(full, 'summary.json'))).toEqual(summary);
@@ -108,7 +108,7 @@ describe('the train, evaluate, predict and reevaluate CLIs [engine: wasm]', () =
       expect(files, cp).toEqual(expect.arrayContaining(['model.json', 'optimizer.json', 'optimizer.bin', 'checkpoint.json']));
       expect(files.some((f) => /^group1-shard\d+of\d+\.bin$/.test(f)), cp).toBe(true);
     }
-    expect(readJson(join(full, 'best', 'checkpoint.json')).epoch).toBe(s.best_epoch);
+    expect(readJson(join(full, 'best', 'checkpoint.json')).epoch).toBe(s.bestEpoch);
 
     const history = readJson(join(full, 'history.json')) as Record<string, unknown>[];
     expect(history.map((h) => h.epoch)).toEqual([1, 2]);
@@ -131,7 +131,7 @@ describe('the train, evaluate, predict and reevaluate CLIs [engine: wasm]', () =
     expect(readFileSync(join(full, 'run.log'), 'utf8')).toContain('"message"');
     const entries = (await readExperimentLog(log)).entries.filter((e) => e.run === full);
     expect(entries).toHaveLength(1);
-    expect(entries[0]).toMatchObject({ name: config.name, status: 'completed', summary: { best_epoch: s.best_epoch, engine: 'wasm' } });
+    expect(entries[0]).toMatchObject({ name: config.name, status: 'completed', summary: { bestEpoch: s.bestEpoch, engine: 'wasm' } });
     expect(temporaries(full)).toEqual([]);
   });
 
@@ -191,8 +191,8 @@ describe('the train, evaluate, predict and reevaluate CLIs [engine: wasm]', () =
       for (const c of CLASSES) expect(row, c).toHaveProperty(`test_auroc/${c}`);
     }
     const best = (re.epochs as Record<string, number>[]).reduce((a, b) => (b.val_loss! < a.val_loss! ? b : a));
-    expect(re).toMatchObject({ monitor: 'val_loss', best_epoch: best.epoch, best_value: best.val_loss });
-    expect(readJson(join(full, 'reevaluation.json')).best_epoch).toBe(re.best_epoch);
+    expect(re).toMatchObject({ monitor: 'val_loss', bestEpoch: best.epoch, bestValue: best.val_loss });
+    expect(readJson(join(full, 'reevaluation.json')).bestEpoch).toBe(re.bestEpoch);
     expect(csvRows(join(full, 'reevaluation.csv'))).toHaveLength(3);
   });
 

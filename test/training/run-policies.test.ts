@@ -104,7 +104,7 @@ describe('train: input faults and run folders [engine: wasm]', () => {
     // One meaning of best: the monitor's, in summary.json, best/ and config.json.
     const history = readJson(join(out, 'history.json')) as { epoch: number; val_macro_auroc: number | null }[];
     const top = history.reduce((a, b) => ((b.val_macro_auroc ?? -1) > (a.val_macro_auroc ?? -1) ? b : a));
-    expect(r.json!.best_epoch).toBe(top.epoch);
+    expect(r.json!.bestEpoch).toBe(top.epoch);
     expect(readJson(join(out, 'best', 'checkpoint.json')).epoch).toBe(top.epoch);
     expect(readJson(join(out, 'config.json')).training.monitor).toBe('val_macro_auroc');
     // --keep-checkpoints 1: the last epoch and the best epoch stay.
@@ -193,7 +193,7 @@ describe('Experiment in-process: a non-finite loss', () => {
     const log = join(tmp, 'nan-log.jsonl');
     const exp = await Experiment.create(Benchmark.parse(NAME).withOverrides({ engine }), { data, out: join(tmp, 'nan-later'), experimentLog: log, weights: 'random', progress: false, callbacks: [poison(1)] });
     const { summary } = await exp.run();
-    expect(summary.best_epoch).toBe(1);
+    expect(summary.bestEpoch).toBe(1);
     expect(summary.stopped).toMatchObject({ kind: 'non-finite' });
     expect(typeof summary.val.macro_auroc === 'number' || summary.val.macro_auroc === null).toBe(true);
     expect((await readExperimentLog(log)).entries.at(-1)).toMatchObject({ status: 'stopped' });

@@ -34,11 +34,11 @@ export interface Reevaluation {
   monitor: string;
   mode: 'min' | 'max';
   /** The best epoch by the monitor (the first of equals), or null when no epoch has a value for it. */
-  best_epoch: number | null;
+  bestEpoch: number | null;
   /** The monitor's value at the best epoch. */
-  best_value: number | null;
+  bestValue: number | null;
   /** The best epoch's val macro AUROC (a figure, not what makes it best). */
-  best_val_macro_auroc: number | null;
+  bestValMacroAuroc: number | null;
   /** Why there is no best epoch when the monitor is a quantity reevaluate does not compute (e.g. the training loss). */
   note?: string;
   files: { csv: string; json: string };
@@ -95,7 +95,7 @@ export async function reevaluateRun(dir: string, o: { engine?: string } = {}): P
     let best: EpochRow | null = null;
     if (!note) for (const r of rows) if (improves(r[monitor], best === null ? null : best[monitor]!, mode)) best = r;
     const files = { csv: join(store.dir, RUN_FILES.reevaluationCsv), json: join(store.dir, RUN_FILES.reevaluationJson) };
-    const summary = { monitor, mode, best_epoch: best?.epoch ?? null, best_value: best?.[monitor] ?? null, best_val_macro_auroc: best?.val_macro_auroc ?? null, ...(note && { note }) };
+    const summary = { monitor, mode, bestEpoch: best?.epoch ?? null, bestValue: best?.[monitor] ?? null, bestValMacroAuroc: best?.val_macro_auroc ?? null, ...(note && { note }) };
     await writeFileAtomic(files.csv, toCsv(rows));
     await writeJsonAtomic(files.json, { epochs: rows, ...summary });
     return { run: store.dir, epochs: rows, ...summary, files };

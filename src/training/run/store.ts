@@ -83,7 +83,7 @@ export interface LoadedCheckpoint extends CheckpointInfo {
 export interface RunSummary {
   val: Record<string, number | null>;
   test?: Record<string, number | null>;
-  best_epoch: number | null;
+  bestEpoch: number | null;
   seconds: number;
   engine: string;
   [k: string]: unknown;

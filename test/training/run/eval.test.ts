@@ -128,11 +128,11 @@ describe('reevaluate', () => {
     const rows = re.epochs as Record<string, number>[];
     expect(rows.map((e) => e.epoch)).toEqual([1, 2, 3]);
     const lowest = rows.reduce((a, b) => (b.val_loss! < a.val_loss! ? b : a));
-    expect(re.best_epoch).toBe(lowest.epoch);
-    expect(re.best_epoch).toBe(readJson(join(run, 'summary.json')).best_epoch);
-    expect(re.best_value).toBe(lowest.val_loss);
-    expect(re.best_val_macro_auroc).toBe(lowest.val_macro_auroc);
-    expect(r.stdout).toMatch(new RegExp(`^best epoch by val_loss \\(lowest\\): ${re.best_epoch} \\(val_loss ${lowest.val_loss!.toFixed(4)}, val macro AUROC `, 'm'));
+    expect(re.bestEpoch).toBe(lowest.epoch);
+    expect(re.bestEpoch).toBe(readJson(join(run, 'summary.json')).bestEpoch);
+    expect(re.bestValue).toBe(lowest.val_loss);
+    expect(re.bestValMacroAuroc).toBe(lowest.val_macro_auroc);
+    expect(r.stdout).toMatch(new RegExp(`^best epoch by val_loss \\(lowest\\): ${re.bestEpoch} \\(val_loss ${lowest.val_loss!.toFixed(4)}, val macro AUROC `, 'm'));
     expect(r.stdout).not.toMatch(/best epoch by val macro AUROC/);
   });
 
@@ -146,16 +146,16 @@ describe('reevaluate', () => {
       const rows = re.epochs as Record<string, number | null>[];
       // The monitored quantity, as the epoch measured it in training.
       rows.forEach((row, i) => expect(row[monitor], `${monitor} epoch ${row.epoch}`).toBeCloseTo(history()[i]![monitor]!, 5));
-      expect(re.best_epoch, monitor).toBe(pick(monitor, mode));
-      expect(re.best_value).toBe(rows.find((row) => row.epoch === re.best_epoch)![monitor]);
-      expect(readJson(join(dir, 'reevaluation.json'))).toMatchObject({ monitor, best_epoch: re.best_epoch, best_value: re.best_value });
+      expect(re.bestEpoch, monitor).toBe(pick(monitor, mode));
+      expect(re.bestValue).toBe(rows.find((row) => row.epoch === re.bestEpoch)![monitor]);
+      expect(readJson(join(dir, 'reevaluation.json'))).toMatchObject({ monitor, bestEpoch: re.bestEpoch, bestValue: re.bestValue });
       expect(readFileSync(join(dir, 'reevaluation.csv'), 'utf8').split('\n')[0]!.split(',')).toContain(monitor);
     }
     const dir = copyRun('monitor-loss', (c) => void (c.training.monitor = 'loss'));
     const r = await cli('reevaluate', ['--run', dir]);
     ok(r);
     expect(r.stdout).toMatch(/^best epoch by loss: — \(the run's monitor is the training loss .*which reevaluate does not compute/m);
-    expect(readJson(join(dir, 'reevaluation.json'))).toMatchObject({ monitor: 'loss', best_epoch: null, best_value: null, note: expect.stringMatching(/does not compute/) });
+    expect(readJson(join(dir, 'reevaluation.json'))).toMatchObject({ monitor: 'loss', bestEpoch: null, bestValue: null, note: expect.stringMatching(/does not compute/) });
   });
 });
 
