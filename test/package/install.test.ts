@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { probeEngine } from '../../src/backend/engines.js';
 import { ROOT } from '../helpers/cli.js';
+import { shBlocks } from '../helpers/readme.js';
 
 const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string; devDependencies: Record<string, string> };
 const NATIVE = /absl::|oneDNN|port\.cc|maxDynamic|artificially reduced/;
@@ -33,6 +34,13 @@ function sh(cmd: string, args: string[], o: { env?: NodeJS.ProcessEnv; timeout?:
 
 function duBytes(dir: string): number {
   return Number(execFileSync('du', ['-sb', dir], { encoding: 'utf8' }).split('\t')[0]);
+}
+
+/** The README's block for using medtrain in a project (marked `test: package`). */
+function readmeLines(): string[] {
+  const block = shBlocks(readFileSync(join(ROOT, 'README.md'), 'utf8')).find((b) => b.mark === 'package');
+  expect(block, 'README.md has a block marked <!-- test: package -->').toBeDefined();
+  return block!.lines;
 }
 
 const SCRIPT = `import * as tf from '@tensorflow/tfjs';
@@ -56,7 +64,11 @@ describe('the packed package in a fresh project', () => {
     execFileSync('npm', ['pack', '--pack-destination', tmp, '--silent'], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, VITEST: '' } });
     tarball = join(tmp, `medtrain-${pkg.version}.tgz`);
     writeFileSync(join(proj, 'package.json'), JSON.stringify({ name: 'user-project', private: true, type: 'module' }, null, 2));
-    sh('npm', ['install', tarball, `typescript@${pkg.devDependencies.typescript}`, `@types/node@${pkg.devDependencies['@types/node']}`, '--no-fund', '--no-audit']);
+    // The README's install line, with the packed tarball for the registry's medtrain.
+    const [install] = readmeLines();
+    expect(install).toBe('npm install medtrain @tensorflow/tfjs');
+    sh('npm', ['install', tarball, '@tensorflow/tfjs', '--no-fund', '--no-audit']);
+    sh('npm', ['install', `typescript@${pkg.devDependencies.typescript}`, `@types/node@${pkg.devDependencies['@types/node']}`, '--no-fund', '--no-audit']);
   }, 600_000);
   afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
@@ -72,8 +84,13 @@ describe('the packed package in a fresh project', () => {
     console.log(JSON.stringify({ tarballBytes: statSync(tarball).size, installBytes: duBytes(join(proj, 'node_modules')) }));
   });
 
-  it('sets up the native engine in the project with npx medtrain setup tensorflow', async () => {
+  it("sets up the native engine in the project with the README's npx medtrain setup tensorflow, and trains with its npx medtrain train", async () => {
     if (!(await probeEngine('tensorflow')).present) return; // CI builds it for the checkout; without it here there is no wheel to build from
+    const [, setup, train] = readmeLines();
+    expect(setup).toBe('npx medtrain setup tensorflow');
+    sh('npx', ['--no-install', ...setup!.split(' ').slice(1)], { timeout: 600_000 });
+    const trained = sh('npx', ['--no-install', ...train!.split(' ').slice(1)], { timeout: 600_000 });
+    expect(trained.stdout).toMatch(/on tensorflow/);
     const r = sh('npx', ['--no-install', 'medtrain', 'setup', 'tensorflow', '--json'], { timeout: 600_000 });
     const report = JSON.parse(r.stdout.trim().split('\n').pop()!) as { package: string; verify: { ok: boolean } | null };
     expect(report.package).toBe('@tensorflow/tfjs-node');
