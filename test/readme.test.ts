@@ -5,6 +5,7 @@
  * Every ```sh block runs: plain ones here, line by line as written in a fresh folder (`medtrain` is
  * the repository's command, from source); the one marked `test: package` in test/package (a packed
  * install); the one marked `test: ci` is what .ci/run runs, and its main job runs here as written.
+ * The ```ts blocks are type-checked in test/package against the published types.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';

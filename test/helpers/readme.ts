@@ -13,3 +13,8 @@ export function shBlocks(text: string): ShBlock[] {
   }
   return out;
 }
+
+/** The README's ```ts blocks, as written. */
+export function tsBlocks(text: string): string[] {
+  return [...text.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1]!);
+}

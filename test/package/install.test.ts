@@ -1,10 +1,11 @@
 /**
  * medtrain as a user gets it: the packed tarball installed into a fresh project (npm registry
  * needed), the native engine set up there with `npx medtrain setup tensorflow`, a TypeScript script
- * type-checked against the published types with skipLibCheck: false and run (Benchmark → Experiment
- * on a tiny phantom set → evaluate → predict, importing @tensorflow/tfjs beside medtrain), and the
- * CLI through `npx medtrain`. It asserts the native engine did the work, one copy of tfjs (no
- * "already registered" line), no native log line, and no development dependency in the install.
+ * and the README's TypeScript examples type-checked against the published types with skipLibCheck:
+ * false, the script run (Benchmark → Experiment on a tiny phantom set → evaluate → predict,
+ * importing @tensorflow/tfjs beside medtrain), and the CLI through `npx medtrain`. It asserts the
+ * native engine did the work, one copy of tfjs (no "already registered" line), no native log line,
+ * and no development dependency in the install.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -13,7 +14,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { probeEngine } from '../../src/backend/engines.js';
 import { ROOT } from '../helpers/cli.js';
-import { shBlocks } from '../helpers/readme.js';
+import { shBlocks, tsBlocks } from '../helpers/readme.js';
 
 const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string; devDependencies: Record<string, string> };
 const NATIVE = /absl::|oneDNN|port\.cc|maxDynamic|artificially reduced/;
@@ -102,10 +103,16 @@ describe('the packed package in a fresh project', () => {
   it('type-checks a script against the published types (skipLibCheck: false) and runs it on the native engine', async () => {
     const native = (await probeEngine('tensorflow')).present;
     writeFileSync(join(proj, 'train.ts'), SCRIPT);
+    // The README's TypeScript examples are checked with it.
+    const examples = tsBlocks(readFileSync(join(ROOT, 'README.md'), 'utf8')).map((code, i) => {
+      writeFileSync(join(proj, `readme-${i + 1}.ts`), code);
+      return `readme-${i + 1}.ts`;
+    });
+    expect(examples.length).toBeGreaterThanOrEqual(3);
     const options = { target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', strict: true, types: ['node'], outDir: 'build' };
-    writeFileSync(join(proj, 'tsconfig.json'), JSON.stringify({ compilerOptions: { ...options, skipLibCheck: false }, files: ['train.ts'] }));
-    // Every declaration file is checked: medtrain's and the script must have no error. tfjs's own
-    // declarations do not pass a strict check (they are not medtrain's to fix), so only those may fail.
+    writeFileSync(join(proj, 'tsconfig.json'), JSON.stringify({ compilerOptions: { ...options, skipLibCheck: false }, files: ['train.ts', ...examples] }));
+    // Every declaration file is checked: medtrain's, the script and the README's examples must have no
+    // error. tfjs's own declarations do not pass a strict check (they are not medtrain's to fix), so only those may fail.
     const check = spawnSync(join(proj, 'node_modules', '.bin', 'tsc'), ['-p', '.', '--noEmit'], { cwd: proj, encoding: 'utf8' });
     const errors = check.stdout.split('\n').filter((l) => /error TS\d+/.test(l));
     expect(errors.filter((l) => !l.startsWith('node_modules/@tensorflow/')), check.stdout).toEqual([]);
