@@ -17,7 +17,7 @@ import { Rng } from '../util/rng.js';
 import { resolveClasses, type ClassSetSpec, type ResolvedClasses } from './labels/classes.js';
 import { encodeLabels, selectRows, type BlankPolicy } from './labels/encode.js';
 import { resolveUncertainty, type Uncertainty, type UncertaintyLists, type UncertaintyMode } from './labels/uncertainty.js';
-import { splitByPatient } from './split.js';
+import { groupedKFold, splitByPatient } from './split.js';
 import { readChestXray14 } from './tables/chestxray14.js';
 import { readChexpert } from './tables/chexpert.js';
 import { DATASET_FOLDER, detectDataset, type DatasetName } from './tables/detect.js';
@@ -51,6 +51,8 @@ export interface DatasetOptions {
   noFindingImpliesNegative?: boolean;
   /** Validation fraction of the training table, grouped by patient. */
   val?: number;
+  /** Fold `index` (1-based) of a K-fold split (grouped by patient, stratified over the classes) as the val split, in place of `val`. */
+  fold?: { index: number; of: number } | null;
   seed?: string | number;
   /** View filter, e.g. 'frontal' or 'ap,pa'. */
   views?: string;
@@ -58,8 +60,11 @@ export interface DatasetOptions {
   table?: TableSpec | null;
   /** Bad label rows: 'fail' (default: an error naming file, line, column and value) or 'skip' (left out, each named). */
   onBadRow?: BadInputPolicy;
-  /** The split when it is not drawn here (a run reading its split files back); receives the two tables' records. */
-  split?: (train: readonly CaseRecord[], test: readonly CaseRecord[]) => Promise<SplitIndices>;
+  /**
+   * The split that is used, given the one drawn here and the two tables' records (a run checks the
+   * draw against its split files, writes the missing ones and keeps what it trained on).
+   */
+  split?: (drawn: Required<SplitIndices>, train: readonly CaseRecord[], test: readonly CaseRecord[]) => Promise<SplitIndices>;
 }
 
 export interface SplitPart {
@@ -84,7 +89,7 @@ export interface Dataset {
   skipped: SkippedItem[];
   /** Rows left out on purpose by the view filter or the official split lists (not errors). */
   filtered: number;
-  settings: { val: number; seed: string; blank: BlankPolicy; noFindingImpliesNegative: boolean; views: string | null; onBadRow: BadInputPolicy };
+  settings: { val: number; fold: { index: number; of: number } | null; seed: string; blank: BlankPolicy; noFindingImpliesNegative: boolean; views: string | null; onBadRow: BadInputPolicy };
 }
 
 /** A dataset folder's label tables: the training table and, when the dataset has one, the test table. */
@@ -146,6 +151,17 @@ function part(records: readonly CaseRecord[], labels: Float32Array, C: number, i
   return { records: idx.map((i) => records[i]!), labels: selectRows(labels, C, idx) };
 }
 
+/** The train/val split of the training table: by the val fraction, or one fold of K (stratified over the encoded labels). */
+function drawSplit(table: LabelTable, labels: Float32Array, numClasses: number, o: { val: number; seed: string; fold: { index: number; of: number } | null }): { train: number[]; val: number[] } {
+  if (!o.fold) return splitByPatient(table.records, { val: o.val, seed: o.seed });
+  try {
+    return groupedKFold(table.records, { k: o.fold.of, seed: o.seed, stratify: { labels, numClasses } })[o.fold.index - 1]!;
+  } catch (e) {
+    if (e instanceof MedtrainError) throw new MedtrainError(e.problem, { code: e.code, file: table.files[0], value: e.value, hint: 'use fewer folds than the table has patients' });
+    throw e;
+  }
+}
+
 /** Open a dataset folder: tables, classes, encoded labels and the split (see the top of this file). */
 export async function openDataset(dir: string, opts: DatasetOptions = {}): Promise<Dataset> {
   const tables = await readTables(dir, opts);
@@ -169,7 +185,9 @@ export async function openDataset(dir: string, opts: DatasetOptions = {}): Promi
   const encode = (records: readonly CaseRecord[], stream: string) => encodeLabels(records, classes, { uncertainty: opts.uncertainty, blank, noFindingImpliesNegative, rng: new Rng(seed).fork(stream) });
   const trainLabels = encode(trainRecords, 'labels');
   const testLabels = encode(testRecords, 'labels-test');
-  const split: SplitIndices = opts.split ? await opts.split(trainRecords, testRecords) : splitByPatient(trainRecords, { val, seed });
+  const fold = opts.fold ?? null;
+  const drawn = { ...drawSplit(tables.train, trainLabels, C, { val, seed, fold }), test: testRecords.map((_, i) => i) };
+  const split: SplitIndices = opts.split ? await opts.split(drawn, trainRecords, testRecords) : drawn;
   return {
     kind: tables.kind,
     root: tables.root,
@@ -181,6 +199,6 @@ export async function openDataset(dir: string, opts: DatasetOptions = {}): Promi
     test: tables.test ? part(testRecords, testLabels, C, split.test ?? testRecords.map((_, i) => i)) : null,
     skipped: [...tables.train.skipped, ...(tables.test?.skipped ?? [])],
     filtered: (tables.train.filtered ?? 0) + (tables.test?.filtered ?? 0),
-    settings: { val, seed, blank, noFindingImpliesNegative, views: opts.views ?? null, onBadRow: opts.onBadRow ?? 'fail' },
+    settings: { val, fold, seed, blank, noFindingImpliesNegative, views: opts.views ?? null, onBadRow: opts.onBadRow ?? 'fail' },
   };
 }

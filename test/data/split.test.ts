@@ -89,6 +89,17 @@ describe('patient-grouped splits', () => {
     }
   });
 
+  it('stratified k-fold: each fold keeps every class within 10% (relative) of its prevalence in the whole set; the same seed, the same folds', () => {
+    const rate = (idx: readonly number[], c: number) => idx.reduce((acc, i) => acc + labels[i * C + c]!, 0) / idx.length;
+    const all = Array.from({ length: C }, (_, c) => rate(records.map((_, i) => i), c));
+    const worst = (folds: Split[]) => Math.max(...folds.flatMap((f) => all.map((p, c) => Math.abs(rate(f.val, c) - p) / p)));
+    const folds = groupedKFold(records, { k: 5, seed: 9, stratify: { labels, numClasses: C } });
+    expect(worst(folds)).toBeLessThan(0.1);
+    // Unstratified folds of the same table drift further on the rare classes.
+    expect(worst(groupedKFold(records, { k: 5, seed: 9 }))).toBeGreaterThan(worst(folds));
+    expect(groupedKFold(records, { k: 5, seed: 9, stratify: { labels, numClasses: C } })).toEqual(folds);
+  });
+
   it('says what is wrong with impossible splits', () => {
     expect(() => splitByPatient(records, { val: 1, seed: 1 })).toThrow(MedtrainError);
     expect(() => splitByPatient(records.slice(0, 1), { val: 0.2, seed: 1 })).toThrow(/one patient/);

@@ -55,6 +55,7 @@ function frozen(f: BenchmarkFields): BenchmarkFields {
     transforms: Object.freeze(f.transforms.map((t) => Object.freeze({ ...t }))),
     uncertainty: Object.freeze(u.kind === 'lists' ? Object.fromEntries(Object.entries(u).map(([k, v]) => [k, Array.isArray(v) ? Object.freeze([...v]) : v])) : { ...u }) as Uncertainty,
     split: Object.freeze({ ...f.split }),
+    fold: f.fold && Object.freeze({ ...f.fold }),
   };
 }
 
@@ -74,6 +75,7 @@ export class Benchmark implements BenchmarkFields {
   readonly blankPolicy!: BlankPolicy;
   readonly dim!: number;
   readonly split!: { readonly train: number; readonly val: number };
+  readonly fold!: { readonly index: number; readonly of: number } | null;
   readonly learningRate!: number;
   readonly lrFactor!: number;
   readonly optimizer!: OptimizerName;
@@ -146,7 +148,7 @@ export class Benchmark implements BenchmarkFields {
 
   /** What the benchmark says about its data, as openDataset and inspectData take it. */
   dataOptions(): DatasetOptions {
-    return { expect: this.dataset, classes: this.classNames(), uncertainty: this.uncertainty, blank: this.blankPolicy, val: this.split.val, seed: this.seed };
+    return { expect: this.dataset, classes: this.classNames(), uncertainty: this.uncertainty, blank: this.blankPolicy, val: this.split.val, fold: this.fold, seed: this.seed };
   }
 
   /**
@@ -189,6 +191,7 @@ export class Benchmark implements BenchmarkFields {
       transforms: this.transforms.map((t) => ({ ...t })),
       uncertainty: JSON.parse(JSON.stringify(this.uncertainty)) as Uncertainty,
       split: { ...this.split },
+      fold: this.fold && { ...this.fold },
       engine,
       modelTag,
       repeat,

@@ -50,6 +50,11 @@ export interface BenchmarkFields {
   dim: number;
   /** Train/val fractions of the training table, grouped by patient. Default 0.8 / 0.2. */
   split: { train: number; val: number };
+  /**
+   * One fold of a K-fold split of the training table (patient-grouped, stratified over every class at
+   * once): its val split is fold `index` (1-based) and train the other folds, in place of `split`. Default null.
+   */
+  fold: { index: number; of: number } | null;
   /** Default 1e-3. */
   learningRate: number;
   /** Per-epoch LR factor f: lr_e = lr0·f^e. Default 1 (constant). */
@@ -82,6 +87,7 @@ export const DEFAULTS: Readonly<BenchmarkFields> = Object.freeze<BenchmarkFields
   blankPolicy: DATA_DEFAULTS.blank,
   dim: 256,
   split: { train: Math.round((1 - DATA_DEFAULTS.val) * 100) / 100, val: DATA_DEFAULTS.val },
+  fold: null,
   learningRate: 1e-3,
   lrFactor: 1,
   optimizer: 'adam',
@@ -141,6 +147,15 @@ export function readSplitToken(lower: string): { train: number; val: number } | 
   const va = Number(m[2]);
   if (tr + va !== 100 || va === 0) return `train% + val% must be 100 with some validation (${tr} + ${va})`;
   return { train: tr / 100, val: va / 100 };
+}
+
+/** `Fold<k>of<K>`, or a problem. */
+export function readFoldToken(lower: string): { index: number; of: number } | string {
+  const m = /^fold(\d+)of(\d+)$/.exec(lower);
+  if (!m) return 'a fold is written Fold<k>of<K>, as Fold2of5';
+  const [index, of] = [Number(m[1]), Number(m[2])];
+  if (!(of >= 2 && of <= 100 && index >= 1 && index <= of)) return `fold ${m[1]} of ${m[2]} is out of range: 1 <= k <= K, 2 <= K <= 100`;
+  return { index, of };
 }
 
 export function pct(x: number): string {
@@ -254,6 +269,17 @@ export const FIELDS: Record<keyof BenchmarkFields, FieldSpec> = {
       throw fieldError('split', 'needs train/val fractions', v, 'as 0.95/0.05, DS9505, or the val fraction alone (0.05)');
     },
   },
+  fold: {
+    value: 'k/K',
+    help: 'fold k of a K-fold split by patient, stratified over the classes (its val is fold k), as 2/5 or Fold2of5',
+    read(v) {
+      if (v === null || (typeof v === 'string' && ['', 'none'].includes(v.trim().toLowerCase()))) return null;
+      if (typeof v === 'object') return v;
+      const r = readFoldToken(text(v).toLowerCase().replace(/^(\d+)\/(\d+)$/, 'fold$1of$2'));
+      if (typeof r === 'string') throw fieldError('fold', r, v, 'as 2/5 (fold 2 of 5)');
+      return r;
+    },
+  },
   learningRate: {
     value: 'LR',
     help: 'learning rate, as 1e-4, 0.2 or the name token 1LR4',
@@ -348,6 +374,13 @@ export function checkFields(b: BenchmarkFields): void {
     throw fieldError('split', 'needs train and val fractions in whole percent that add up to 1, with some validation', s, 'as 0.95/0.05');
   }
   if (s.train !== Math.round(s.train * 100) / 100 || s.val !== Math.round(s.val * 100) / 100) throw fieldError('split', 'needs whole percents', s);
+  if (b.fold !== null) {
+    const f = b.fold;
+    if (typeof f !== 'object' || !Number.isSafeInteger(f.of) || f.of < 2 || f.of > 100 || !Number.isSafeInteger(f.index) || f.index < 1 || f.index > f.of) {
+      throw fieldError('fold', 'needs fold k of K folds, 1 <= k <= K, 2 <= K <= 100', f === null || typeof f !== 'object' ? f : `${f.index}/${f.of}`, 'as 2/5 (fold 2 of 5)');
+    }
+    if (s.val !== DEFAULTS.split.val) throw fieldError('fold', "a fold's val split is the fold: leave the train/val split (DS) at its default", `${f.index}/${f.of}`, 'drop DS<train%><val%> or the fold');
+  }
   if (typeof b.learningRate !== 'number' || !(b.learningRate > 0) || !Number.isFinite(b.learningRate) || lrToken(b.learningRate) === null) {
     throw fieldError('learningRate', 'needs a positive decimal number (m·10^-k)', b.learningRate, 'as 1e-4 or 0.2');
   }

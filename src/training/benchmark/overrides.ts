@@ -10,8 +10,11 @@ import { classCount, FIELD_KEYS, FIELDS, kebab, type BenchmarkFields } from './f
 /** Values as flags or code give them. */
 export type BenchmarkOverrides = { [K in keyof BenchmarkFields]?: BenchmarkFields[K] | string | number | boolean | null | readonly unknown[] | Record<string, unknown> };
 
-/** The flags a training script offers to override a benchmark's fields (derived from the fields; --engine is every script's). */
-export const BENCHMARK_FLAGS: Record<string, FlagSpec & { type: 'string' }> = Object.fromEntries(FIELD_KEYS.filter((k) => k !== 'engine').map((k) => [kebab(k), { type: 'string', value: FIELDS[k].value, help: FIELDS[k].help }]));
+/**
+ * The flags a training script offers to override a benchmark's fields (derived from the fields;
+ * --engine is every script's; the fold is train's --folds and --fold).
+ */
+export const BENCHMARK_FLAGS: Record<string, FlagSpec & { type: 'string' }> = Object.fromEntries(FIELD_KEYS.filter((k) => k !== 'engine' && k !== 'fold').map((k) => [kebab(k), { type: 'string', value: FIELDS[k].value, help: FIELDS[k].help }]));
 
 function camel(k: string): string {
   return k.replace(/-([a-z])/g, (_m, c: string) => c.toUpperCase());

@@ -13,7 +13,7 @@ import { isUncertaintyToken, uncertaintyToken } from '../../data/labels/uncertai
 import { LOSSES, lossOf } from '../../losses/names.js';
 import { MedtrainError } from '../../util/errors.js';
 import { OPTIMIZERS, optimizerOf, optimizerToken } from '../optimizers.js';
-import { classCount, DEFAULTS, lrToken, pct, readLearningRate, readSplitToken, type BenchmarkFields } from './fields.js';
+import { classCount, DEFAULTS, lrToken, pct, readFoldToken, readLearningRate, readSplitToken, type BenchmarkFields } from './fields.js';
 
 /** One kind of token. */
 export interface TokenRule {
@@ -202,6 +202,20 @@ export const TOKENS: readonly TokenRule[] = [
       return r;
     },
     write: (b, full) => writeIf(full || b.split.val !== DEFAULTS.split.val, `DS${pct(b.split.train)}${pct(b.split.val)}`),
+  },
+  {
+    field: 'fold',
+    syntax: 'Fold<k>of<K>',
+    meaning: 'fold k of a K-fold split by patient, stratified over the classes, in place of DS (train --folds K trains them all)',
+    example: 'Fold2of5',
+    expect: '_Fold<k>of<K> (as Fold2of5)',
+    match: (t) => t.startsWith('fold'),
+    read: (_text, t) => {
+      const r = readFoldToken(t);
+      if (typeof r === 'string') throw problem(r);
+      return r;
+    },
+    write: (b) => (b.fold ? [`Fold${b.fold.index}of${b.fold.of}`] : []),
   },
   {
     field: 'learningRate',

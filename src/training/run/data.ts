@@ -6,8 +6,7 @@
  * The split files split-train.csv, split-val.csv and split-test.csv name the exact cases of each
  * split. A new run writes them before training; a resumed or re-evaluated run reads them back, so it
  * sees the same cases even if the dataset's rows were reordered. The split is a pure function of the
- * table, the val fraction and the seed, so a file missing after a kill is drawn again, and one that is
- * present must agree with the draw.
+ * table, the val fraction (or the fold) and the seed, so a file missing after a kill is drawn again.
  */
 import { join } from 'node:path';
 import type { ClassStats } from '../../core/types.js';
@@ -16,7 +15,7 @@ import { openDataset, type Dataset, type SplitIndices, type SplitPart, type Tabl
 import { ImageDataGenerator, type GeneratorOptions } from '../../data/generator.js';
 import type { ResolvedClasses } from '../../data/labels/classes.js';
 import { classStats, upsamplingFactors } from '../../data/labels/encode.js';
-import { readSplitCsv, splitByPatient, writeSplitCsv } from '../../data/split.js';
+import { readSplitCsv, writeSplitCsv } from '../../data/split.js';
 import type { BadInputPolicy, CaseRecord } from '../../core/types.js';
 import { MedtrainError } from '../../util/errors.js';
 import { exists } from '../../util/fs.js';
@@ -32,27 +31,23 @@ export type RunData = Dataset;
  */
 export async function loadRunData(dataDir: string, b: Benchmark, splits: { dir: string; write: boolean }, o: { table?: TableSpec | null; onBadRow?: BadInputPolicy } = {}): Promise<RunData> {
   const paths = { train: join(splits.dir, RUN_FILES.splitTrain), val: join(splits.dir, RUN_FILES.splitVal), test: join(splits.dir, RUN_FILES.splitTest) };
-  const split = async (train: readonly CaseRecord[], test: readonly CaseRecord[]): Promise<SplitIndices> => {
-    const drawn: Required<SplitIndices> = { ...splitByPatient(train, { val: b.split.val, seed: b.seed }), test: test.map((_, i) => i) };
+  const split = async (drawn: Required<SplitIndices>, train: readonly CaseRecord[], test: readonly CaseRecord[]): Promise<SplitIndices> => {
     const sides: { side: keyof SplitIndices; file: string; records: readonly CaseRecord[] }[] = [
       { side: 'train', file: paths.train, records: train },
       { side: 'val', file: paths.val, records: train },
       ...(test.length ? [{ side: 'test' as const, file: paths.test, records: test }] : []),
     ];
+    const used = { ...drawn };
     for (const { side, file, records } of sides) {
       if (await exists(file)) {
-        const saved = await readSplitCsv(file, records);
-        const got = saved[side] ?? [];
-        if (got.length !== drawn[side].length || got.some((v, i) => v !== drawn[side][i])) {
-          drawn[side] = got; // the saved split wins: it is what the run trained on
-        }
+        used[side] = (await readSplitCsv(file, records))[side] ?? []; // the saved split wins: it is what the run trained on
       } else if (splits.write) {
         await writeSplitCsv(file, records, { train: [], val: [], [side]: drawn[side] });
       } else {
         throw new MedtrainError('the run folder has no split file', { code: 'bad-run', file, hint: 'continue the run with --resume, which writes what a stopped run lacks' });
       }
     }
-    return drawn;
+    return used;
   };
   return openDataset(dataDir, { ...b.dataOptions(), table: o.table ?? null, onBadRow: o.onBadRow ?? 'fail', split });
 }

@@ -61,6 +61,7 @@ describe('Benchmark.parse', () => {
       blankPolicy: 'zero',
       dim: 256,
       split: { train: 0.8, val: 0.2 },
+      fold: null,
       learningRate: 1e-3,
       lrFactor: 1,
       optimizer: 'adam',
@@ -122,6 +123,10 @@ describe('Benchmark.parse', () => {
     expect(parseOk('chexpert_BCE_E1_B1_Uignore').uncertainty).toEqual({ kind: 'ignore' });
     expect(parseOk('chexpert_BCE_E1_B1_ULSRzeroes').uncertainty).toEqual({ kind: 'lsr-zeros' });
     expect(parseOk('chexpert_BCE_E1_B1_NoAug').augmentation).toEqual([]);
+    const fold = parseOk('DenseNetMini_chexpert_BCE_E1_B16_N5_D32_fold2OF5');
+    expect([fold.fold, fold.format()]).toEqual([{ index: 2, of: 5 }, 'DenseNetMini_chexpert_BCE_E1_B16_N5_D32_Fold2of5']);
+    expect(fold.dataOptions().fold).toEqual({ index: 2, of: 5 });
+    expect(() => parseOk('chexpert_BCE_E1_B1_DS9505_Fold2of5')).toThrow(/a fold's val split is the fold/);
   });
 
   it('is case-insensitive in its keywords (dataset, encodings and the rest)', () => {
@@ -188,6 +193,7 @@ describe('Benchmark.parse', () => {
         engine: pick(['auto', 'cpu', 'wasm', 'webgpu', 'tensorflow'] as const),
         repeat: pick([null, 0, 1, 12]),
       };
+      if (f.split!.val === 0.2) f.fold = pick([null, { index: 1, of: 5 }, { index: 3, of: 3 }]);
       const b = new Benchmark(f);
       const again = Benchmark.parse(b.format());
       expect(again.equals(b), b.format()).toBe(true);
@@ -241,6 +247,8 @@ describe('unreadable names point at the token', () => {
     ['chexpert_BCE_E3_B32_sharp21_sharp31', 'sharp31', /transform named twice/],
     ['chexpert_BCE_E3_B32_AugAffineAffine', 'AugAffineAffine', /augmentation named twice/],
     ['chexpert_BCE_E3_B32_Seedx', 'Seedx', /seed needs digits/],
+    ['chexpert_BCE_E3_B32_Fold6of5', 'Fold6of5', /fold 6 of 5 is out of range/],
+    ['chexpert_BCE_E3_B32_Fold2', 'Fold2', /written Fold<k>of<K>/],
     ['chexpert BCE', 'chexpert BCE', /characters other than/],
     ['', '', /empty/],
   ];
@@ -298,6 +306,8 @@ describe('Benchmark.withOverrides (CLI flags)', () => {
     expect(Benchmark.parse(b.format()).equals(b)).toBe(true);
     expect(base.withOverrides({ learningRate: '2LR1', lrFactor: 'LF5', split: 'DS9010', uncertainty: 'zeroes' }).format()).toBe('chexpert_CWBCE_E3_B32_Uzeroes_DS9010_2LR1_LF5');
     expect(base.withOverrides({ split: '0.1' }).split).toEqual({ train: 0.9, val: 0.1 });
+    expect(base.withOverrides({ fold: '3/5' }).fold).toEqual({ index: 3, of: 5 });
+    expect(() => base.withOverrides({ fold: '3/2' })).toThrow(/--fold.*out of range/);
     expect(base.withOverrides({ classes: 'Atelectasis, Edema' }).classes).toEqual(['Atelectasis', 'Edema']);
     expect(base.withOverrides({ classes: ['Atelectasis', 'Edema'] }).format()).toBe('chexpert_CWBCE_E3_B32_N2');
     expect(base.withOverrides({ epochs: undefined }).equals(base)).toBe(true);
