@@ -7,6 +7,8 @@ export const COMMANDS = {
   evaluate: "Score a run folder's model on its val or test split (--run), or any model's prediction files: per-class and macro / micro / weighted AUROC, AP, AUPRC, thresholds, bootstrap intervals, DeLong.",
   predict: "Probabilities and thresholded labels of a run's model for images (files or folders).",
   reevaluate: "Evaluate every saved epoch of a run on val and test: an epoch table (CSV + JSON) and the best epoch by the run's monitor.",
+  batch: 'Run the benchmarks a batch file lists (names, or a product of field values over a base name), N at once, into one folder with one results table; run again to continue.',
+  sweep: 'Search benchmark fields for the best validation metric: grid, random or TPE sampling, median or ASHA pruning; every trial a run, trials.csv and sweep.json; run again to continue.',
   'inspect-data': 'What a dataset holds: rows, patients, studies, views, split sizes, per-class counts after encoding, and every skipped row or file.',
   'make-phantom': 'Write the deterministic synthetic chest X-ray set in CheXpert format.',
   models: 'List the registered models: parameters without the top, default input size, preprocessing, ImageNet weight file.',

@@ -1,6 +1,7 @@
 /**
  * `medtrain train --benchmark <name> [--data DIR] [--model M] [--engine E] [--out DIR] [--dry-run] [--json]`
- * (and any benchmark field as a flag: --epochs 5, --dim 128, --learning-rate 1e-4, …), or
+ * (and any benchmark field as a flag: --epochs 5, --dim 128, --learning-rate 1e-4, …),
+ * `medtrain train --benchmark <name> --folds K [--fold k] [--out CV]` (cross-validation), or
  * `medtrain train --resume RUN [--engine E] [--experiment-log FILE] [--json]`.
  *
  * Trains one benchmark into a run folder (the README lists its files). Without --data and with no
@@ -10,7 +11,7 @@
  * run folder) added. Ctrl-C stops after the current step and says how to resume (exit 130); a
  * second Ctrl-C quits at once.
  */
-import { cli, BENCHMARK_FLAGS, Benchmark, benchmarkGrammar, Experiment, MedtrainError, type ExperimentOptions, type RunSummary } from 'medtrain';
+import { cli, BENCHMARK_FLAGS, Benchmark, benchmarkGrammar, crossValidate, EpochGate, Experiment, MedtrainError, type CrossValidation, type ExperimentOptions, type RunSummary } from 'medtrain';
 import { COMMANDS } from './commands.js';
 
 const { numberFlag, parseCli, runMain, usage } = cli;
@@ -38,11 +39,14 @@ const FLAGS = {
   'on-bad-image': { type: 'string', value: 'P', help: `a missing or unreadable image: ${POLICY} (default skip: each named and counted)` },
   workers: { type: 'string', value: 'N', help: 'image-loading worker threads (default: cores - 1)' },
   'experiment-log': { type: 'string', value: 'FILE', help: 'the experiment log to append to, or none (default: experiment-log.jsonl beside the run folder)' },
+  folds: { type: 'string', value: 'K', help: 'cross-validate: train K folds (grouped by patient, stratified over the classes) into one folder (--out, default models/<name>-cv<K>): each fold a run, their mean ± sd and a pooled out-of-fold evaluation; run again to continue' },
+  fold: { type: 'string', value: 'k', help: 'with --folds: train fold k only (the summary comes once every fold has finished)' },
+  'sweep-trial': { type: 'boolean', help: 'report each epoch to the medtrain sweep that started this run, and stop when it prunes the trial (medtrain sweep sets it)' },
   ...BENCHMARK_FLAGS,
 } as const;
 
 /** Flags that set up a new run; a resumed run takes them from its config.json. */
-const NEW_RUN_ONLY = ['benchmark', 'data', 'out', 'weights', 'monitor', 'patience', 'no-early-stopping', 'plateau', 'thresholds', 'head-units', 'dropout', 'keep-checkpoints', 'no-tensorboard', 'on-bad-row', 'on-bad-image', ...Object.keys(BENCHMARK_FLAGS)];
+const NEW_RUN_ONLY = ['benchmark', 'data', 'out', 'folds', 'fold', 'weights', 'monitor', 'patience', 'no-early-stopping', 'plateau', 'thresholds', 'head-units', 'dropout', 'keep-checkpoints', 'no-tensorboard', 'on-bad-row', 'on-bad-image', ...Object.keys(BENCHMARK_FLAGS)];
 
 function fmt(v: unknown): string {
   return typeof v === 'number' ? v.toFixed(4) : 'undefined';
@@ -56,6 +60,16 @@ function humanSummary(dir: string, s: RunSummary): string {
     ...(s.test ? [`test macro AUROC: ${fmt(s.test.macro_auroc)}`] : []),
     `best epoch: ${s.bestEpoch ?? '-'} of ${String(s.epochs ?? '-')}${best?.monitor ? ` (by ${best.by === 'last epoch' ? 'the last epoch: no value of ' : ''}${best.monitor})` : ''}`,
     `seconds: ${s.seconds.toFixed(1)} on ${s.engine}`,
+    '',
+  ].join('\n');
+}
+
+function humanCv(cv: CrossValidation): string {
+  const line = (what: string, m: Record<string, number | null> | null, sd: Record<string, number | null> | null) => `${what}: val macro AUROC ${fmt(m?.val_macro_auroc)}${sd ? ` ± ${fmt(sd.val_macro_auroc)}` : ''}${m?.test_macro_auroc !== undefined && m.test_macro_auroc !== null ? `, test ${fmt(m.test_macro_auroc)}${sd ? ` ± ${fmt(sd.test_macro_auroc)}` : ''}` : ''}`;
+  return [
+    `cross-validation folder: ${cv.dir}`,
+    ...cv.results.map((r, i) => (r ? line(`fold ${r.fold}`, { val_macro_auroc: r.val.macro_auroc ?? null, test_macro_auroc: r.test?.macro_auroc ?? null }, null) : `fold ${i + 1}: not finished`)),
+    ...(cv.mean ? [line(`mean ± sd of ${cv.folds} folds`, cv.mean, cv.sd), `pooled out-of-fold: macro AUROC ${fmt(cv.pooled?.macro_auroc)} on ${cv.pooled?.rows} cases`] : []),
     '',
   ].join('\n');
 }
@@ -97,6 +111,7 @@ runMain(async () => {
     workers: numberFlag('workers', flags.workers, { integer: true, min: 0 }),
     signal: interrupt.signal,
     ...(flags['experiment-log'] !== undefined && { experimentLog: flags['experiment-log'] === 'none' ? (false as const) : flags['experiment-log'] }),
+    ...(flags['sweep-trial'] && { callbacks: [new EpochGate()] }),
   };
   let exp: Experiment;
   if (flags.resume !== undefined) {
@@ -114,10 +129,9 @@ runMain(async () => {
     const benchmark = Benchmark.parse(flags.benchmark).withFlags({ ...flags, engine: flags.engine ?? process.env.MEDTRAIN_ENGINE });
     const patience = numberFlag('patience', flags.patience, { integer: true, min: 0 });
     if (flags['no-early-stopping'] && patience !== undefined) throw new MedtrainError('--patience sets early stopping, which --no-early-stopping turns off', { code: 'bad-flag', column: '--patience' });
-    exp = await Experiment.create(benchmark, {
+    const options: ExperimentOptions = {
       ...common,
       data: flags.data,
-      out: flags.out,
       weights: flags.weights,
       onBadRow: policy('on-bad-row', flags['on-bad-row']),
       onBadImage: policy('on-bad-image', flags['on-bad-image']),
@@ -133,7 +147,18 @@ runMain(async () => {
         ...(flags['keep-checkpoints'] !== undefined && { keepCheckpoints: numberFlag('keep-checkpoints', flags['keep-checkpoints'], { integer: true, min: 1 })! }),
         ...(flags['no-tensorboard'] && { tensorboard: false }),
       },
-    });
+    };
+    const folds = numberFlag('folds', flags.folds, { integer: true, min: 2, max: 100 });
+    const fold = numberFlag('fold', flags.fold, { integer: true, min: 1 });
+    if (fold !== undefined && folds === undefined) throw new MedtrainError('--fold picks one fold of a cross-validation: give --folds K too', { code: 'bad-flag', column: '--fold', value: flags.fold, hint: `as --folds 5 --fold ${fold}` });
+    if (folds !== undefined && !flags['dry-run']) {
+      const cv = await crossValidate(benchmark, { ...options, folds, ...(fold !== undefined && { fold }), out: flags.out });
+      process.stdout.write(flags.json ? `${JSON.stringify(cv)}\n` : humanCv(cv));
+      return 0;
+    }
+    // A dry run of a cross-validation shows its first fold (or the one asked for).
+    const asked = folds === undefined ? benchmark : benchmark.withOverrides({ fold: { index: fold ?? 1, of: folds } });
+    exp = await Experiment.create(asked, { ...options, out: folds === undefined || !flags.out ? flags.out : `${flags.out}/fold-${fold ?? 1}` });
   }
   if (flags['dry-run']) {
     if (flags.json) process.stdout.write(`${JSON.stringify(exp.config)}\n`);

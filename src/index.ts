@@ -24,6 +24,17 @@ export { type RunConfig } from './training/run/config.js';
 export { RunStore, type RunSummary } from './training/run/store.js';
 export { readExperimentLog } from './training/run/experiment-log.js';
 
+// Many runs: cross-validation, batches, hyperparameter sweeps (over benchmarks, or any function).
+export { crossValidate, type CrossValidation, type CrossValidationOptions } from './sweeps/cross-validation.js';
+export { runBatch, type BatchSpec, type BatchResult } from './sweeps/batch.js';
+export { type RunsOptions } from './sweeps/runner.js';
+export { runSweep, type SweepSpec, type TrainingSweepResult } from './sweeps/training-sweep.js';
+export { sweep, TrialPruned, type SweepOptions, type SweepResult, type Trial } from './sweeps/study.js';
+export { type SpaceSpec } from './sweeps/space.js';
+export { TpeSampler } from './sweeps/samplers/tpe.js';
+export { MedianPruner, AshaPruner } from './sweeps/pruners.js';
+export { EpochGate } from './sweeps/epoch-gate.js';
+
 // Data: label tables to batches.
 export { MASKED, type CaseRecord, type Batch, type ClassStats } from './core/types.js';
 export { openDataset, DATA_DEFAULTS, type Dataset, type DatasetOptions, type TableSpec } from './data/dataset.js';

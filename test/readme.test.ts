@@ -5,16 +5,17 @@
  * Every ```sh block runs: plain ones here, line by line as written in a fresh folder (`medtrain` is
  * the repository's command, from source); the one marked `test: package` in test/package (a packed
  * install); the one marked `test: ci` is what .ci/run runs, and its main job runs here as written.
- * The ```ts blocks are type-checked in test/package against the published types.
+ * The ```ts blocks are type-checked in test/package against the published types; the files under
+ * `<!-- file: NAME -->` are written where the commands run.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { BLOCKS, readmeBlock } from '../tools/readme.js';
 import { ROOT, testEnv } from './helpers/cli.js';
-import { shBlocks } from './helpers/readme.js';
+import { fileBlocks, shBlocks } from './helpers/readme.js';
 
 const README = readFileSync(join(ROOT, 'README.md'), 'utf8');
 
@@ -48,6 +49,9 @@ describe('the README', () => {
     const cwd = join(tmp, 'session');
     rmSync(cwd, { recursive: true, force: true });
     spawnSync('mkdir', ['-p', cwd]);
+    const files = fileBlocks(README);
+    expect(files.map((f) => f.name)).toEqual(['batch.yaml', 'sweep.json']);
+    for (const f of files) writeFileSync(join(cwd, f.name), f.content);
     for (const line of lines) {
       const [, command, ...args] = line.split(/\s+/);
       const r = spawnSync(process.execPath, ['--import', join(ROOT, 'node_modules', 'tsx', 'dist', 'loader.mjs'), join(ROOT, 'scripts', `${command}.ts`), ...args], {
@@ -60,6 +64,9 @@ describe('the README', () => {
     }
     expect(existsSync(join(cwd, 'runs', 'mini', 'summary.json'))).toBe(true);
     expect(existsSync(join(cwd, 'runs', 'mini', 'reevaluation.json'))).toBe(true);
+    expect(JSON.parse(readFileSync(join(cwd, 'runs', 'cv', 'cv.json'), 'utf8')).pooled.rows).toBeGreaterThan(0);
+    expect(readFileSync(join(cwd, 'runs', 'batch', 'results.csv'), 'utf8').trim().split('\n')).toHaveLength(4);
+    expect(JSON.parse(readFileSync(join(cwd, 'runs', 'sweep', 'sweep.json'), 'utf8')).trials).toHaveLength(3);
   }, 600_000);
 
   it("its main job (the first of the two commands) runs as written, in this checkout", () => {

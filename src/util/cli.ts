@@ -25,6 +25,15 @@ export const ENGINE_FLAG = {
   engine: { type: 'string', value: 'E', help: 'engine: auto, tensorflow, webgpu, wasm or cpu (or MEDTRAIN_ENGINE)' },
 } satisfies FlagSpecs;
 
+/** The flags of the commands that run many trainings (batch, sweep): where, on what data, how many at once. */
+export const RUNS_FLAGS = {
+  ...ENGINE_FLAG,
+  data: { type: 'string', value: 'DIR', help: 'the dataset folder (default: as medtrain train chooses)' },
+  out: { type: 'string', value: 'DIR', help: 'the folder: new, empty, or this one (to continue it)' },
+  parallel: { type: 'string', value: 'N', help: 'runs at once, each its own process (default 1)' },
+  runner: { type: 'string', value: 'R', help: 'where the runs go: local (default)' },
+} satisfies FlagSpecs;
+
 export const COMMON_FLAGS = {
   json: { type: 'boolean', help: 'print the result as JSON on stdout' },
   'log-level': { type: 'string', value: 'L', help: 'debug, info, warn, error or silent (or MEDTRAIN_LOG_LEVEL)' },
@@ -127,9 +136,12 @@ export function numberFlag(name: string, value: string | undefined, opts: { inte
 /**
  * Run a script's main. A MedtrainError prints as one clear message (or JSON with --json) and
  * exits 2 (130 when it says the run was interrupted); anything else is a bug and prints its stack,
- * exit 1. Always exits explicitly.
+ * exit 1. Always exits explicitly. A command started with an IPC channel (a batch's or sweep's run)
+ * exits at once when the process that started it goes away: its work resumes from its checkpoints
+ * when that one is started again, and never runs twice at once.
  */
 export function runMain(main: () => Promise<number | void>): void {
+  if (process.send && process.connected) process.on('disconnect', () => process.exit(130));
   const wantsJson = process.argv.includes('--json');
   main().then(
     (code) => exitAfterFlush(typeof code === 'number' ? code : 0),

@@ -18,3 +18,8 @@ export function shBlocks(text: string): ShBlock[] {
 export function tsBlocks(text: string): string[] {
   return [...text.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1]!);
 }
+
+/** The README's example files: a code block under `<!-- file: NAME -->`, which its commands read. */
+export function fileBlocks(text: string): { name: string; content: string }[] {
+  return [...text.matchAll(/<!-- file: ([\w.-]+) -->\n```\w*\n([\s\S]*?)```/g)].map((m) => ({ name: m[1]!, content: m[2]! }));
+}

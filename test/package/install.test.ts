@@ -3,9 +3,9 @@
  * needed), the native engine set up there with `npx medtrain setup tensorflow`, a TypeScript script
  * and the README's TypeScript examples type-checked against the published types with skipLibCheck:
  * false, the script run (Benchmark → Experiment on a tiny phantom set → evaluate → predict,
- * importing @tensorflow/tfjs beside medtrain), and the CLI through `npx medtrain`. It asserts the
- * native engine did the work, one copy of tfjs (no "already registered" line), no native log line,
- * and no development dependency in the install.
+ * importing @tensorflow/tfjs beside medtrain), and the CLI through `npx medtrain` (a batch among
+ * them). It asserts the native engine did the work, one copy of tfjs (no "already registered"
+ * line), no native log line, and no development dependency in the install.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -128,7 +128,7 @@ describe('the packed package in a fresh project', () => {
   it('runs the CLI through npx medtrain', () => {
     const help = sh('npx', ['--no-install', 'medtrain', '--help']);
     expect(help.stdout).toMatch(/usage: medtrain <command>/);
-    for (const c of ['train', 'evaluate', 'predict', 'reevaluate', 'inspect-data', 'make-phantom', 'models', 'doctor', 'setup']) expect(help.stdout).toContain(`  ${c}`);
+    for (const c of ['train', 'evaluate', 'predict', 'reevaluate', 'batch', 'sweep', 'inspect-data', 'make-phantom', 'models', 'doctor', 'setup']) expect(help.stdout).toContain(`  ${c}`);
     expect(sh('npx', ['--no-install', 'medtrain', 'train', '--help']).stdout).toMatch(/Benchmark names:[\s\S]*\| `E<epochs>` \|/);
     const models = JSON.parse(sh('npx', ['--no-install', 'medtrain', 'models', '--json']).stdout) as { models: { name: string }[] };
     expect(models.models.map((m) => m.name)).toContain('DenseNet121');
@@ -137,6 +137,10 @@ describe('the packed package in a fresh project', () => {
     const ev = JSON.parse(sh('npx', ['--no-install', 'medtrain', 'evaluate', '--run', join(tmp, 'run'), '--json']).stdout) as { model: { by: string } };
     expect(ev.model.by).toBe('monitor');
     sh('npx', ['--no-install', 'medtrain', 'doctor', '--measure', 'none']);
+    // A batch runs its benchmarks through the installed command (medtrain train in child processes).
+    writeFileSync(join(proj, 'batch.json'), JSON.stringify({ benchmarks: ['DenseNetMini_chexpert_BCE_E1_B8_N5_D32'], train: { 'no-tensorboard': true } }));
+    const batch = JSON.parse(sh('npx', ['--no-install', 'medtrain', 'batch', 'batch.json', '--data', join(tmp, 'phantom'), '--out', join(tmp, 'batch'), '--json'], { timeout: 600_000 }).stdout) as { rows: { status: string }[] };
+    expect(batch.rows.map((r) => r.status)).toEqual(['completed']);
   }, 600_000);
 
   it('builds the GPU engine with npx medtrain setup tensorflow --gpu; without CUDA it checks out on the CPU, and doctor names the CUDA libraries it misses', async () => {

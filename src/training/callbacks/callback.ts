@@ -43,7 +43,7 @@ export interface StepInfo {
 }
 
 export interface StopReason {
-  kind: 'early-stopping' | 'non-finite' | 'interrupted' | 'callback';
+  kind: 'early-stopping' | 'non-finite' | 'interrupted' | 'pruned' | 'callback';
   message: string;
   /** 0-based epoch in which it happened. */
   epoch: number;
