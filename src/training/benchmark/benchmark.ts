@@ -179,10 +179,10 @@ export class Benchmark implements BenchmarkFields {
     return JSON.stringify(fieldsOf(this)) === JSON.stringify(fieldsOf(other));
   }
 
-  /** The config JSON: the fields in order, then modelTag, repeat, classSet. */
+  /** The config JSON: the fields in order, then modelTag, repeat, fold, classSet. */
   toJSON(resolve?: ClassSetResolver | string): BenchmarkJSON {
     const names = typeof resolve === 'function' ? resolve : classSetNames; // JSON.stringify passes a key
-    const { modelTag, repeat, engine, ...rest } = fieldsOf(this);
+    const { modelTag, repeat, engine, fold, ...rest } = fieldsOf(this);
     return {
       name: this.format(),
       ...rest,
@@ -191,10 +191,10 @@ export class Benchmark implements BenchmarkFields {
       transforms: this.transforms.map((t) => ({ ...t })),
       uncertainty: JSON.parse(JSON.stringify(this.uncertainty)) as Uncertainty,
       split: { ...this.split },
-      fold: this.fold && { ...this.fold },
       engine,
       modelTag,
       repeat,
+      fold: fold && { ...fold },
       classSet: this.classSet,
     };
   }
