@@ -9,6 +9,7 @@ export const COMMANDS = {
   reevaluate: "Evaluate every saved epoch of a run on val and test: an epoch table (CSV + JSON) and the best epoch by the run's monitor.",
   batch: 'Run the benchmarks a batch file lists (names, or a product of field values over a base name), N at once, into one folder with one results table; run again to continue.',
   sweep: 'Search benchmark fields for the best validation metric: grid, random or TPE sampling, median or ASHA pruning; every trial a run, trials.csv and sweep.json; run again to continue.',
+  ensemble: 'Combine finished runs (mean, weighted by validation AUROC, or stacking) into an ensemble folder that evaluate and predict take as a run.',
   'inspect-data': 'What a dataset holds: rows, patients, studies, views, split sizes, per-class counts after encoding, and every skipped row or file.',
   'make-phantom': 'Write the deterministic synthetic chest X-ray set in CheXpert format.',
   models: 'List the registered models: parameters without the top, default input size, preprocessing, ImageNet weight file.',

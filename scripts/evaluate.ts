@@ -2,7 +2,7 @@
  * medtrain evaluate --run DIR [--split val|test] [--epoch N] [--json]
  *
  * A training run's best model (or a saved epoch's) on its val or test split, at the thresholds the
- * run chose on val.
+ * run chose on val; an ensemble folder through its members' models.
  *
  * medtrain evaluate --predictions P.csv --labels L.csv [--json] [--thresholds youden|balanced|f1|0.5|t1,t2,...]
  *   [--val-predictions V.csv --val-labels VL.csv] [--ci] [--bootstrap N] [--seed S] [--group-column COL]
@@ -10,7 +10,7 @@
  *
  * Per-class and macro / micro / weighted metrics for any model's predictions.
  */
-import { cli, MedtrainError, evaluatePredictionFiles, evaluateRun, formatEvaluation } from 'medtrain';
+import { cli, MedtrainError, evaluateEnsemble, evaluatePredictionFiles, evaluateRun, formatEvaluation, isEnsembleFolder } from 'medtrain';
 import { COMMANDS } from './commands.js';
 
 const { numberFlag, parseCli, runMain, usage } = cli;
@@ -45,7 +45,10 @@ runMain(async () => {
     if (other) throw new MedtrainError(`--run evaluates the run's own predictions: --${other} does not apply`, { code: 'bad-flag', column: `--${other}`, hint: 'use --run DIR [--split val|test] [--epoch N], or the predictions-file flags without --run' });
     const split = flags.split ?? 'test';
     if (split !== 'val' && split !== 'test') throw new MedtrainError('--split takes val or test', { code: 'bad-flag', column: '--split', value: split });
-    const r = await evaluateRun(flags.run, { split, epoch: numberFlag('epoch', flags.epoch, { integer: true, min: 1 }), engine: flags.engine });
+    const epoch = numberFlag('epoch', flags.epoch, { integer: true, min: 1 });
+    const ensemble = await isEnsembleFolder(flags.run);
+    if (ensemble && epoch !== undefined) throw new MedtrainError('an ensemble has no epochs of its own: --epoch does not apply', { code: 'bad-flag', column: '--epoch', file: flags.run });
+    const r = ensemble ? await evaluateEnsemble(flags.run, { split, engine: flags.engine }) : await evaluateRun(flags.run, { split, epoch, engine: flags.engine });
     if (flags.json) process.stdout.write(`${JSON.stringify(r)}\n`);
     else {
       const where = `${r.run} (${r.model.description}, ${r.split} split)`;

@@ -1,10 +1,10 @@
 /**
  * `medtrain predict --run DIR <image|folder>... [--out CSV] [--epoch N] [--json]`: probabilities
- * and labels (at the run's thresholds, chosen on val) of a run's best model (or a saved epoch's)
- * for one image or every image under a folder. A file that is not a readable image is named once
+ * and labels (at the run's thresholds, chosen on val) of a run's best model (or a saved epoch's, or
+ * an ensemble folder's members combined) for one image or every image under a folder. A file that is not a readable image is named once
  * (a line here, or the JSON's `skipped`) and the others are predicted; none readable is an error (exit 2).
  */
-import { cli, MedtrainError, predictRun } from 'medtrain';
+import { cli, isEnsembleFolder, MedtrainError, predictEnsemble, predictRun } from 'medtrain';
 import { COMMANDS } from './commands.js';
 
 const { numberFlag, parseCli, runMain, usage } = cli;
@@ -23,7 +23,10 @@ runMain(async () => {
     return 0;
   }
   if (!flags.run) throw new MedtrainError('predict needs --run DIR', { code: 'bad-flag', column: '--run', hint: 'medtrain predict --run models/<run> image.jpg' });
-  const r = await predictRun(flags.run, positionals, { out: flags.out, epoch: numberFlag('epoch', flags.epoch, { integer: true, min: 1 }), engine: flags.engine });
+  const epoch = numberFlag('epoch', flags.epoch, { integer: true, min: 1 });
+  const ensemble = await isEnsembleFolder(flags.run);
+  if (ensemble && epoch !== undefined) throw new MedtrainError('an ensemble has no epochs of its own: --epoch does not apply', { code: 'bad-flag', column: '--epoch', file: flags.run });
+  const r = ensemble ? await predictEnsemble(flags.run, positionals, { out: flags.out, engine: flags.engine }) : await predictRun(flags.run, positionals, { out: flags.out, epoch, engine: flags.engine });
   if (flags.json) {
     process.stdout.write(`${JSON.stringify(r)}\n`);
     return 0;

@@ -70,6 +70,7 @@ function humanCv(cv: CrossValidation): string {
     `cross-validation folder: ${cv.dir}`,
     ...cv.results.map((r, i) => (r ? line(`fold ${r.fold}`, { val_macro_auroc: r.val.macro_auroc ?? null, test_macro_auroc: r.test?.macro_auroc ?? null }, null) : `fold ${i + 1}: not finished`)),
     ...(cv.mean ? [line(`mean ± sd of ${cv.folds} folds`, cv.mean, cv.sd), `pooled out-of-fold: macro AUROC ${fmt(cv.pooled?.macro_auroc)} on ${cv.pooled?.rows} cases`] : []),
+    ...(cv.ensemble ? [`the folds' mean ensemble: test macro AUROC ${fmt(cv.ensemble.test?.macro_auroc)} (${cv.ensemble.dir})`] : []),
     '',
   ].join('\n');
 }

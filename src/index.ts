@@ -35,6 +35,11 @@ export { TpeSampler } from './sweeps/samplers/tpe.js';
 export { MedianPruner, AshaPruner } from './sweeps/pruners.js';
 export { EpochGate } from './sweeps/epoch-gate.js';
 
+// Ensembles: combine finished runs into a folder that evaluate and predict take as a run.
+export { ensembleRuns, type EnsembleOptions, type EnsembleResult, type EnsembleConfig } from './ensembles/ensemble.js';
+export { evaluateEnsemble, predictEnsemble, isEnsembleFolder } from './ensembles/use.js';
+export { type EnsembleMethod } from './ensembles/combine.js';
+
 // Data: label tables to batches.
 export { MASKED, type CaseRecord, type Batch, type ClassStats } from './core/types.js';
 export { openDataset, DATA_DEFAULTS, type Dataset, type DatasetOptions, type TableSpec } from './data/dataset.js';

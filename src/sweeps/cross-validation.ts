@@ -8,11 +8,14 @@
  *   CV/fold-k/                 fold k's run folder (split-val.csv is fold k)
  *   CV/oof-predictions.csv, CV/oof-labels.csv   every fold's val predictions together: the pooled
  *                              out-of-fold set, scored as one (`medtrain evaluate` reads them too)
+ *   CV/ensemble/               the folds' mean ensemble (src/ensembles/): val is the pooled out-of-fold
+ *                              predictions, test the mean of the folds' on the shared test set;
+ *                              `medtrain evaluate --run` and `medtrain predict --run` take it as a run
  *
  * The folds run one after another in this process. Run again, it skips finished folds and resumes a
  * stopped one; `--fold k` trains only fold k (folds can run on several machines), and the summary is
  * written once every fold has finished. The test split (the dataset's test table) is the same for
- * every fold; the folds' ensemble on it is the ensembles capability's.
+ * every fold.
  */
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
@@ -26,6 +29,7 @@ import { MedtrainError } from '../util/errors.js';
 import { ensureWritableDir, exists, writeFileAtomic, writeJsonAtomic } from '../util/fs.js';
 import { createLogger } from '../util/logger.js';
 import { claimFolder } from './spec.js';
+import { ensembleRuns } from '../ensembles/ensemble.js';
 
 const log = createLogger('cv');
 
@@ -61,6 +65,8 @@ export interface CrossValidation {
   sd: Record<string, number | null> | null;
   /** The pooled out-of-fold evaluation: every fold's val predictions scored as one set. */
   pooled: { macro_auroc: number | null; macro_ap: number | null; macro_auprc: number | null; micro_auroc: number | null; rows: number; auroc: Record<string, number | null> } | null;
+  /** The folds' mean ensemble (CV/ensemble): its folder and its val (out-of-fold) and test figures. */
+  ensemble: { dir: string; val: Record<string, number | null>; test: Record<string, number | null> | null } | null;
 }
 
 const FIGURES = ['macro_auroc', 'macro_ap', 'macro_auprc', 'micro_auroc', 'loss'] as const;
@@ -132,7 +138,7 @@ export async function crossValidate(benchmark: Benchmark, o: CrossValidationOpti
     const summary = join(runOf(k), RUN_FILES.summary);
     results.push((await exists(summary)) ? foldResult(k, runOf(k), JSON.parse(await readFile(summary, 'utf8')) as RunSummary) : null);
   }
-  const state = (): CrossValidation => ({ format: CV_FORMAT, benchmark: benchmark.name, folds: K, dir, results, mean: null, sd: null, pooled: null });
+  const state = (): CrossValidation => ({ format: CV_FORMAT, benchmark: benchmark.name, folds: K, dir, results, mean: null, sd: null, pooled: null, ensemble: null });
   await writeJsonAtomic(stateFile, state());
 
   for (let k = 1; k <= K; k++) {
@@ -157,7 +163,8 @@ export async function crossValidate(benchmark: Benchmark, o: CrossValidationOpti
   const oof = evaluatePredictionFiles({ predictions: join(dir, 'oof-predictions.csv'), labels: join(dir, 'oof-labels.csv') });
   const pooled = { macro_auroc: oof.macro.auroc, macro_ap: oof.macro.ap, macro_auprc: oof.macro.auprc, micro_auroc: oof.micro.auroc, rows: oof.rows, auroc: Object.fromEntries(Object.entries(oof.classes).map(([n, c]) => [n, c.auroc])) };
   const { mean, sd } = meanSd(done);
-  const cv: CrossValidation = { ...state(), mean, sd, pooled };
+  const ens = await ensembleRuns({ runs: done.map((r) => r.run), method: 'mean', outOfFold: true, out: join(dir, 'ensemble'), experimentLog: false });
+  const cv: CrossValidation = { ...state(), mean, sd, pooled, ensemble: { dir: ens.dir, val: ens.val, test: ens.test } };
   const rows = [
     ...done.map((r) => ({ fold: r.fold, ...Object.fromEntries(FIGURES.flatMap((f) => [[`val_${f}`, r.val[f] ?? ''], [`test_${f}`, r.test?.[f] ?? '']])), bestEpoch: r.bestEpoch ?? '', run: r.run })),
     ...(['mean', 'sd'] as const).map((what) => ({ fold: what, ...Object.fromEntries(FIGURES.flatMap((f) => [`val_${f}`, `test_${f}`].map((k) => [k, cv[what]![k] ?? '']))), bestEpoch: '', run: '' })),
@@ -165,6 +172,7 @@ export async function crossValidate(benchmark: Benchmark, o: CrossValidationOpti
   await writeFileAtomic(join(dir, 'cv-folds.csv'), toCsv(rows, ['fold', ...FIGURES.flatMap((f) => [`val_${f}`, `test_${f}`]), 'bestEpoch', 'run']));
   await writeJsonAtomic(stateFile, cv);
   const m = mean.val_macro_auroc;
-  log.info(`${K}-fold cross-validation of ${benchmark.name}: val macro AUROC ${m === null ? 'undefined' : `${m.toFixed(4)} ± ${sd.val_macro_auroc?.toFixed(4) ?? '-'}`}, pooled out-of-fold ${pooled.macro_auroc?.toFixed(4) ?? 'undefined'}; in ${dir}`);
+  const t = ens.test?.macro_auroc;
+  log.info(`${K}-fold cross-validation of ${benchmark.name}: val macro AUROC ${m === null ? 'undefined' : `${m.toFixed(4)} ± ${sd.val_macro_auroc?.toFixed(4) ?? '-'}`}, pooled out-of-fold ${pooled.macro_auroc?.toFixed(4) ?? 'undefined'}; the folds' ensemble on test ${t === null || t === undefined ? 'undefined' : t.toFixed(4)}; in ${dir}`);
   return cv;
 }

@@ -246,7 +246,7 @@ export class Experiment {
         pooling: h.pooling,
         warmupEpochs: h.warmupEpochs,
         weights: c.weights === 'random' ? null : c.weights,
-        rng: new Rng(b.seed).fork('model'),
+        rng: new Rng(b.drawSeed).fork('model'),
       });
       store.modelMetadata = { classifier: clf.config, run: { name: c.name, classes: names } };
       store.keepCheckpoints = c.training.keepCheckpoints;
@@ -267,7 +267,7 @@ export class Experiment {
         optimizer,
         evaluate: epochEvaluator(),
         classNames: names,
-        rng: new Rng(b.seed).fork('trainer'),
+        rng: new Rng(b.drawSeed).fork('trainer'),
         callbacks: [
           new RunControl(this.opts.signal),
           new ClassifierSchedule(clf),

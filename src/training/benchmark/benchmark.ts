@@ -137,6 +137,16 @@ export class Benchmark implements BenchmarkFields {
   }
 
   /** The named class set, or null for an explicit list. */
+  /**
+   * The seed of what a repeat draws anew: the model's initial weights, the data order, the
+   * augmentations and the dropout masks. The split stays on `seed`, so repeats of one configuration
+   * share their val and test cases (and can be ensembled). No repeat index, or 1: `seed` itself;
+   * repeat r ≥ 2: `<seed>/repeat-<r>`.
+   */
+  get drawSeed(): string | number {
+    return this.repeat !== null && this.repeat > 1 ? `${this.seed}/repeat-${this.repeat}` : this.seed;
+  }
+
   get classSet(): ClassSetName | null {
     return typeof this.classes === 'string' ? (this.classes as ClassSetName) : null;
   }

@@ -293,7 +293,7 @@ export const TOKENS: readonly TokenRule[] = [
   {
     field: 'repeat',
     syntax: '<n>',
-    meaning: 'repeat index of one configuration',
+    meaning: 'repeat index of one configuration (2 and up: initial weights, data order and augmentation drawn anew; the same split)',
     example: '1',
     expect: 'a repeat index _<n>',
     match: (t) => /^\d+$/.test(t),

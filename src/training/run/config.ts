@@ -27,6 +27,8 @@ import type { TableSpec } from '../../data/dataset.js';
 const log = createLogger('train');
 
 export const RUN_FORMAT = 'medtrain-run/1';
+/** config.json of an ensemble folder (src/ensembles/): a run folder's files without a model of its own. */
+export const ENSEMBLE_FORMAT = 'medtrain-ensemble/1';
 
 /** The classification head on the backbone (src/models/classifier.ts). */
 export interface HeadSettings {

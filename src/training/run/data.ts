@@ -75,7 +75,7 @@ export function trainGenerator(p: SplitPart, b: Benchmark, s: GeneratorSettings,
     augment: b.augmentation,
     upsample: b.upsample ? upsamplingFactors(p.labels, C) : null,
     classNames,
-    seed: b.seed,
+    seed: b.drawSeed,
   });
 }
 

@@ -25,7 +25,7 @@ import { writeFileAtomic, writeJsonAtomic } from '../../util/fs.js';
 import { createLogger } from '../../util/logger.js';
 import type { Benchmark } from '../benchmark/benchmark.js';
 import { toCsv } from '../../util/csv.js';
-import { benchmarkOf, withDefaults, type RunConfig } from './config.js';
+import { ENSEMBLE_FORMAT, benchmarkOf, withDefaults, type RunConfig } from './config.js';
 import { recomputeRunClassWeights } from './class-weights.js';
 import type { SplitPart } from '../../data/dataset.js';
 import { evalGenerator, loadRunData, type RunData } from './data.js';
@@ -100,17 +100,18 @@ export interface Thresholds {
   fellBack: string[];
 }
 
-async function writeSplitFiles(store: RunStore, split: SplitName, e: SplitEvaluation, r: EvaluationReport, names: readonly string[]): Promise<void> {
-  await writeFileAtomic(join(store.dir, `predictions-${split}.csv`), matrixCsv(e.ids, e.yScore, names, false));
-  await writeFileAtomic(join(store.dir, `labels-${split}.csv`), matrixCsv(e.ids, e.yTrue, names, true));
-  await store.writeCsv(`metrics-${split}.csv`, metricRows(r), METRIC_COLUMNS);
+async function writeSplitFiles(dir: string, split: SplitName, e: SplitEvaluation, r: EvaluationReport, names: readonly string[]): Promise<void> {
+  await writeFileAtomic(join(dir, `predictions-${split}.csv`), matrixCsv(e.ids, e.yScore, names, false));
+  await writeFileAtomic(join(dir, `labels-${split}.csv`), matrixCsv(e.ids, e.yTrue, names, true));
+  await writeFileAtomic(join(dir, `metrics-${split}.csv`), toCsv(metricRows(r), METRIC_COLUMNS));
 }
 
 /**
- * The end of a run: thresholds chosen on val, then for val and test the predictions, labels and
- * per-class metrics (at those thresholds; AUROC and AP need none). Returns summary.json's val and test.
+ * The end of a run (or the making of an ensemble, in its folder): thresholds chosen on val, then for
+ * val and test the predictions, labels and per-class metrics (at those thresholds; AUROC and AP need
+ * none). Returns summary.json's val and test.
  */
-export async function writeFinalEvaluation(store: RunStore, evals: Record<SplitName, SplitEvaluation | null>, names: readonly string[], method: RunConfig['training']['thresholds']): Promise<{ val: Record<string, number | null>; test?: Record<string, number | null> }> {
+export async function writeFinalEvaluation(store: { dir: string }, evals: Record<SplitName, SplitEvaluation | null>, names: readonly string[], method: RunConfig['training']['thresholds']): Promise<{ val: Record<string, number | null>; test?: Record<string, number | null> }> {
   const C = names.length;
   const val = evals.val!;
   const chosen = chooseThresholds(val.yScore, val.yTrue, C, method as ThresholdMethod, { classNames: names });
@@ -121,7 +122,7 @@ export async function writeFinalEvaluation(store: RunStore, evals: Record<SplitN
     const e = evals[split];
     if (!e) continue;
     const r = evaluateMultiLabel(e.yScore, e.yTrue, C, { classNames: names, thresholds: chosen.thresholds });
-    await writeSplitFiles(store, split, e, r, names);
+    await writeSplitFiles(store.dir, split, e, r, names);
     out[split] = splitFigures(e, r);
   }
   return out;
@@ -133,8 +134,8 @@ export async function writeFinalEvaluation(store: RunStore, evals: Record<SplitN
 /** Which saved model a command used: the best epoch by the run's monitor, or an epoch asked for. */
 export interface ModelChoice {
   epoch: number;
-  /** 'monitor': best/ (the best epoch by the monitor); 'last epoch': no epoch had a value of the monitor; 'asked': --epoch. */
-  by: 'monitor' | 'last epoch' | 'asked';
+  /** 'monitor': best/ (the best epoch by the monitor); 'last epoch': no epoch had a value of the monitor; 'asked': --epoch; 'ensemble': an ensemble's members (epoch 0). */
+  by: 'monitor' | 'last epoch' | 'asked' | 'ensemble';
   monitor: string;
   /** The monitor's value at that epoch, when it had one. */
   value: number | null;
@@ -155,6 +156,7 @@ export interface OpenedRun {
 export async function openRun(dir: string, o: { epoch?: number | 'best'; engine?: string } = {}): Promise<OpenedRun> {
   const store = await RunStore.open(dir);
   const raw = await store.readConfig<RunConfig>();
+  if ((raw as { format?: string }).format === ENSEMBLE_FORMAT) throw new MedtrainError('an ensemble folder, not a training run: it has no model of its own', { code: 'ensemble-folder', file: store.paths.config, hint: 'use evaluateEnsemble / predictEnsemble (the medtrain commands take either)' });
   const benchmark = benchmarkOf(raw, store.paths.config);
   const config = withDefaults(raw);
   await initBackend(o.engine ?? null, { quiet: true });
@@ -224,21 +226,37 @@ export interface RunEvaluation {
   report: EvaluationReport;
 }
 
-/** Evaluate a run's best (or a given epoch's) model on its val or test split, at its val-chosen thresholds. */
-export async function evaluateRun(dir: string, o: { split?: SplitName; epoch?: number; engine?: string } = {}): Promise<RunEvaluation> {
+/** A run's model's predictions on one of its splits, with the run's thresholds. */
+export interface RunSplitScores {
+  run: string;
+  split: SplitName;
+  names: string[];
+  scores: SplitEvaluation;
+  thresholds: number[];
+  model: ModelChoice;
+}
+
+/** The predictions of a run's best (or a given epoch's) model on its val or test split. */
+export async function scoreRunSplit(dir: string, o: { split?: SplitName; epoch?: number; engine?: string } = {}): Promise<RunSplitScores> {
   const run = await openRun(dir, { epoch: o.epoch ?? 'best', engine: o.engine });
   try {
     const split = o.split ?? 'test';
     const data = await openRunData(run);
     const part = await runSplit(run, data, split);
-    const e = await predictPart(run, part, await runLoss(run, data));
+    const scores = await predictPart(run, part, await runLoss(run, data));
     const names = data.classes.names;
-    const th = await readThresholds(run.store, names);
-    const report = evaluateMultiLabel(e.yScore, e.yTrue, names.length, { classNames: names, thresholds: th });
-    return { run: run.store.dir, split, epoch: o.epoch ?? 'best', model: run.model, figures: splitFigures(e, report), report };
+    return { run: run.store.dir, split, names, scores, thresholds: await readThresholds(run.store, names), model: run.model };
   } finally {
     run.classifier.dispose();
   }
+}
+
+/** Evaluate a run's best (or a given epoch's) model on its val or test split, at its val-chosen thresholds. */
+export async function evaluateRun(dir: string, o: { split?: SplitName; epoch?: number; engine?: string } = {}): Promise<RunEvaluation> {
+  const s = await scoreRunSplit(dir, o);
+  const e = s.scores;
+  const report = evaluateMultiLabel(e.yScore, e.yTrue, s.names.length, { classNames: s.names, thresholds: s.thresholds });
+  return { run: s.run, split: s.split, epoch: o.epoch ?? 'best', model: s.model, figures: splitFigures(e, report), report };
 }
 
 async function predictPart(run: OpenedRun, part: SplitPart, loss: LossFn): Promise<SplitEvaluation> {

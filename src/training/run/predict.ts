@@ -96,6 +96,14 @@ async function predictInputs(inputs: readonly string[]): Promise<PredictInput[]>
   return out;
 }
 
+/** Predictions as a CSV: id, then a probability column per class, then `<class> label` columns (0/1). Returns the absolute path. */
+export async function writePredictionsCsv(file: string, predictions: readonly Prediction[], names: readonly string[]): Promise<string> {
+  const out = resolve(file);
+  const rows = predictions.map((p) => ({ id: p.id, ...p.probabilities, ...Object.fromEntries(names.map((n) => [`${n} label`, p.labels[n]])) }));
+  await writeFileAtomic(out, toCsv(rows, ['id', ...names, ...names.map((n) => `${n} label`)]));
+  return out;
+}
+
 /**
  * Probabilities and thresholded labels (thresholds.json, chosen on val) of a run's best model for
  * images: files, or every image under folders. With `out`, also a CSV: id, then a probability
@@ -139,12 +147,7 @@ export async function predictRun(dir: string, inputs: readonly string[], o: { ou
       probabilities: Object.fromEntries(names.map((n, c) => [n, scores.yScore[i * C + c]!])),
       labels: Object.fromEntries(names.map((n, c) => [n, scores.yScore[i * C + c]! >= th[c]! ? 1 : 0])) as Record<string, 0 | 1>,
     }));
-    let out: string | null = null;
-    if (o.out) {
-      out = resolve(o.out);
-      const rows = predictions.map((p) => ({ id: p.id, ...p.probabilities, ...Object.fromEntries(names.map((n) => [`${n} label`, p.labels[n]])) }));
-      await writeFileAtomic(out, toCsv(rows, ['id', ...names, ...names.map((n) => `${n} label`)]));
-    }
+    const out = o.out ? await writePredictionsCsv(o.out, predictions, names) : null;
     return { run: run.store.dir, classes: [...names], thresholds: Object.fromEntries(names.map((n, c) => [n, th[c]!])), predictions, skipped, out, model: run.model };
   } finally {
     run.classifier.dispose();
