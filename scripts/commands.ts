@@ -10,6 +10,7 @@ export const COMMANDS = {
   batch: 'Run the benchmarks a batch file lists (names, or a product of field values over a base name), N at once, into one folder with one results table; run again to continue.',
   sweep: 'Search benchmark fields for the best validation metric: grid, random or TPE sampling, median or ASHA pruning; every trial a run, trials.csv and sweep.json; run again to continue.',
   ensemble: 'Combine finished runs (mean, weighted by validation AUROC, or stacking) into an ensemble folder that evaluate and predict take as a run.',
+  explain: "Heatmaps of where a run's model looks (Grad-CAM, Grad-CAM++, class-selective relevance maps): an overlay PNG and the raw map per image and class.",
   'inspect-data': 'What a dataset holds: rows, patients, studies, views, split sizes, per-class counts after encoding, and every skipped row or file.',
   'make-phantom': 'Write the deterministic synthetic chest X-ray set in CheXpert format.',
   models: 'List the registered models: parameters without the top, default input size, preprocessing, ImageNet weight file.',

@@ -40,6 +40,10 @@ export { ensembleRuns, type EnsembleOptions, type EnsembleResult, type EnsembleC
 export { evaluateEnsemble, predictEnsemble, isEnsembleFolder } from './ensembles/use.js';
 export { type EnsembleMethod } from './ensembles/combine.js';
 
+// Heatmaps: where a run's model looks.
+export { explain, type ExplainOptions, type ExplainResult } from './explain/explain.js';
+export { type HeatmapMethod } from './explain/maps.js';
+
 // Data: label tables to batches.
 export { MASKED, type CaseRecord, type Batch, type ClassStats } from './core/types.js';
 export { openDataset, DATA_DEFAULTS, type Dataset, type DatasetOptions, type TableSpec } from './data/dataset.js';

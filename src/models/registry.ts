@@ -34,6 +34,8 @@ export interface ModelSpec {
   minInputSize: number;
   /** How inputs must be preprocessed (see preprocessing.ts); applied by the data pipeline, not the model. */
   preprocessing: PreprocessingMode;
+  /** The layer heatmaps explain (Grad-CAM's target): the output of the last convolutional block, by its Keras name. */
+  camLayer: string;
   /** The Keras ImageNet weight file for a model without (or with) its top, at this input size; null for a model Keras does not publish. */
   imagenetWeights: ((opts: { inputSize: number; includeTop: boolean }) => WeightFileRef) | null;
 }
@@ -49,47 +51,47 @@ function kerasFile(folder: string, stem: string, md5: [top: string, notop: strin
 
 export const MODELS: readonly ModelSpec[] = [
   {
-    name: 'DenseNet121', family: 'densenet', build: denseNet121, inputSize: 224, minInputSize: 32, preprocessing: 'torch',
+    name: 'DenseNet121', family: 'densenet', build: denseNet121, inputSize: 224, minInputSize: 32, preprocessing: 'torch', camLayer: 'relu',
     imagenetWeights: kerasFile('densenet', 'densenet121', ['9d60b8095a5708f2dcce2bca79d332c7', '30ee3e1110167f948a6b9946edeeb738']),
   },
   {
-    name: 'DenseNet169', family: 'densenet', build: denseNet169, inputSize: 224, minInputSize: 32, preprocessing: 'torch',
+    name: 'DenseNet169', family: 'densenet', build: denseNet169, inputSize: 224, minInputSize: 32, preprocessing: 'torch', camLayer: 'relu',
     imagenetWeights: kerasFile('densenet', 'densenet169', ['d699b8f76981ab1b30698df4c175e90b', 'b8c4d4c20dd625c148057b9ff1c1176b']),
   },
   {
-    name: 'DenseNet201', family: 'densenet', build: denseNet201, inputSize: 224, minInputSize: 32, preprocessing: 'torch',
+    name: 'DenseNet201', family: 'densenet', build: denseNet201, inputSize: 224, minInputSize: 32, preprocessing: 'torch', camLayer: 'relu',
     imagenetWeights: kerasFile('densenet', 'densenet201', ['1ceb130c1ea1b78c3bf6114dbdfd8807', 'c13680b51ded0fb44dff2d8f86ac8bb1']),
   },
   {
-    name: 'ResNet50V2', family: 'resnet', build: resNet50V2, inputSize: 224, minInputSize: 32, preprocessing: 'tf',
+    name: 'ResNet50V2', family: 'resnet', build: resNet50V2, inputSize: 224, minInputSize: 32, preprocessing: 'tf', camLayer: 'post_relu',
     imagenetWeights: kerasFile('resnet', 'resnet50v2', ['3ef43a0b657b3be2300d5770ece849e0', 'fac2f116257151a9d068a22e544a4917']),
   },
   {
-    name: 'ResNet101V2', family: 'resnet', build: resNet101V2, inputSize: 224, minInputSize: 32, preprocessing: 'tf',
+    name: 'ResNet101V2', family: 'resnet', build: resNet101V2, inputSize: 224, minInputSize: 32, preprocessing: 'tf', camLayer: 'post_relu',
     imagenetWeights: kerasFile('resnet', 'resnet101v2', ['6343647c601c52e1368623803854d971', 'c0ed64b8031c3730f411d2eb4eea35b5']),
   },
   {
-    name: 'ResNet152V2', family: 'resnet', build: resNet152V2, inputSize: 224, minInputSize: 32, preprocessing: 'tf',
+    name: 'ResNet152V2', family: 'resnet', build: resNet152V2, inputSize: 224, minInputSize: 32, preprocessing: 'tf', camLayer: 'post_relu',
     imagenetWeights: kerasFile('resnet', 'resnet152v2', ['a49b44d1979771252814e80f8ec446f9', 'ed17cf2e0169df9d443503ef94b23b33']),
   },
   {
-    name: 'ResNet50', family: 'resnet', build: resNet50, inputSize: 224, minInputSize: 32, preprocessing: 'caffe',
+    name: 'ResNet50', family: 'resnet', build: resNet50, inputSize: 224, minInputSize: 32, preprocessing: 'caffe', camLayer: 'conv5_block3_out',
     imagenetWeights: kerasFile('resnet', 'resnet50', ['2cb95161c43110f7111970584f804107', '4d473c1dd8becc155b73f8504c6f6626']),
   },
   {
-    name: 'InceptionV3', family: 'inception_v3', build: inceptionV3, inputSize: 299, minInputSize: 75, preprocessing: 'tf',
+    name: 'InceptionV3', family: 'inception_v3', build: inceptionV3, inputSize: 299, minInputSize: 75, preprocessing: 'tf', camLayer: 'mixed10',
     imagenetWeights: kerasFile('inception_v3', 'inception_v3', ['9a0d58056eeedaa3f26cb7ebd46da564', 'bcbd6486424b2319ff4ef7d526e38f63']),
   },
   {
-    name: 'InceptionResNetV2', family: 'inception_resnet_v2', build: inceptionResNetV2, inputSize: 299, minInputSize: 75, preprocessing: 'tf',
+    name: 'InceptionResNetV2', family: 'inception_resnet_v2', build: inceptionResNetV2, inputSize: 299, minInputSize: 75, preprocessing: 'tf', camLayer: 'conv_7b_ac',
     imagenetWeights: kerasFile('inception_resnet_v2', 'inception_resnet_v2', ['e693bd0210a403b3192acc6073ad2e96', 'd19885ff4a710c122648d3b5c3b684e4']),
   },
   {
-    name: 'Xception', family: 'xception', build: xception, inputSize: 299, minInputSize: 71, preprocessing: 'tf',
+    name: 'Xception', family: 'xception', build: xception, inputSize: 299, minInputSize: 71, preprocessing: 'tf', camLayer: 'block14_sepconv2_act',
     imagenetWeights: kerasFile('xception', 'xception', ['0a58e3b7378bc2990ea3b43d5981f1f6', 'b0042744bf5b25fce3cb969f33bebb97']),
   },
   {
-    name: 'MobileNetV2', family: 'mobilenet_v2', build: mobileNetV2, inputSize: 224, minInputSize: 32, preprocessing: 'tf',
+    name: 'MobileNetV2', family: 'mobilenet_v2', build: mobileNetV2, inputSize: 224, minInputSize: 32, preprocessing: 'tf', camLayer: 'out_relu',
     imagenetWeights: ({ inputSize, includeTop }) => {
       // Keras publishes one file per input size in this list and loads the 224 one for any other size.
       const rows = MOBILENET_V2_WEIGHT_SIZES.includes(inputSize) ? inputSize : 224;
@@ -98,14 +100,14 @@ export const MODELS: readonly ModelSpec[] = [
     },
   },
   {
-    name: 'EfficientNetB0', family: 'efficientnet', build: efficientNetB0, inputSize: 224, minInputSize: 32, preprocessing: 'none',
+    name: 'EfficientNetB0', family: 'efficientnet', build: efficientNetB0, inputSize: 224, minInputSize: 32, preprocessing: 'none', camLayer: 'top_activation',
     imagenetWeights: ({ includeTop }) => {
       const file = `efficientnetb0${includeTop ? '' : '_notop'}.h5`;
       return { file, url: `https://storage.googleapis.com/keras-applications/${file}`, md5: includeTop ? '902e53a9f72be733fc0bcb005b3ebbac' : '50bc09e76180e00e4465e1a485ddc09d' };
     },
   },
   {
-    name: 'DenseNetMini', family: 'densenet', build: denseNetMini, inputSize: 64, minInputSize: 32, preprocessing: 'torch',
+    name: 'DenseNetMini', family: 'densenet', build: denseNetMini, inputSize: 64, minInputSize: 32, preprocessing: 'torch', camLayer: 'relu',
     imagenetWeights: null,
   },
 ];

@@ -66,7 +66,7 @@ export interface PredictResult {
 }
 
 /** One image to predict: its id (see Prediction) and absolute path. */
-interface PredictInput {
+export interface PredictInput {
   id: string;
   path: string;
 }
@@ -76,7 +76,7 @@ interface PredictInput {
  * directly or found in a folder) is predicted once, under the id it was first given, and the log
  * says so.
  */
-async function predictInputs(inputs: readonly string[]): Promise<PredictInput[]> {
+export async function predictInputs(inputs: readonly string[]): Promise<PredictInput[]> {
   const out: PredictInput[] = [];
   const seen = new Map<string, string>();
   for (const input of inputs) {

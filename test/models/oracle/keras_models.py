@@ -8,6 +8,8 @@ Jobs:
    "head": null | {"units": 1024, "classes": 5, "nested": false}}   # the reference classifier on top
   {"kind": "structure", "model": "DenseNet169", "size": 224}
   {"kind": "keras2", "src": "x.h5", "file": "y.h5"}       # a Keras 2-style copy of a "h5" file
+  {"kind": "cam", ...parity's fields with a head..., "layer": "relu", "explain": [0, 3], "maps": "x-cam"}
+      # Grad-CAM and Grad-CAM++ of the classes' logits at the layer, by GradientTape: <maps>-<k>-gradcam.bin, ...
 """
 import json
 import os
@@ -155,6 +157,37 @@ def parity(job):
     return {"shape": list(y.shape), "absmax": float(np.abs(y).max()), **describe(model)}
 
 
+def cams(job):
+    """The parity model, then Grad-CAM and Grad-CAM++ maps of each class's logit at a layer (GradientTape)."""
+    import tensorflow as tf
+
+    model = build(job)
+    rng = np.random.default_rng(job.get("seed", 1))
+    x = fixed_input(job.get("batch", 2), job["size"], job["model"])
+    randomise_statistics(model, x, rng, VARIANCE_FLOOR.get(job["model"], 1.5))
+    save(model, job["format"], os.path.join(job["dir"], job["file"]))
+    dense = model.layers[-1]
+    grad_model = keras.Model(model.inputs, [model.get_layer(job["layer"]).output, dense.input])
+    out = {}
+    for k in job["explain"]:
+        with tf.GradientTape() as tape:
+            a, h = grad_model(x, training=False)
+            logits = tf.matmul(h, dense.kernel) + dense.bias  # the sigmoid's input
+            score = tf.reduce_sum(logits[:, k])
+        g = tape.gradient(score, a).numpy().astype(np.float64)
+        a = a.numpy().astype(np.float64)
+        cam = np.maximum((a * g.mean(axis=(1, 2), keepdims=True)).sum(-1), 0)
+        g2 = g**2
+        g3 = g2 * g
+        alpha = np.where(g != 0, g2 / (2 * g2 + a.sum(axis=(1, 2), keepdims=True) * g3 + 1e-7), 0)
+        campp = np.maximum((a * (alpha * np.maximum(g, 0)).sum(axis=(1, 2), keepdims=True)).sum(-1), 0)
+        for name, m in (("gradcam", cam), ("gradcam++", campp)):
+            m.astype(np.float32).tofile(os.path.join(job["dir"], f"{job['maps']}-{k}-{name}.bin"))
+            out[f"{k}-{name}"] = float(m.max())
+        out["shape"] = list(cam.shape)
+    return out
+
+
 def describe(model):
     """Ordered layers: name, class, and each weight's name and shape; the parameter count."""
     layers = [
@@ -178,6 +211,8 @@ def main():
     for job in jobs:
         if job["kind"] == "keras2":
             out.append(keras2_copy(os.path.join(job["dir"], job["src"]), os.path.join(job["dir"], job["file"])))
+        elif job["kind"] == "cam":
+            out.append(cams(job))
         else:
             out.append(parity(job) if job["kind"] == "parity" else structure(job))
     print(json.dumps(out))
