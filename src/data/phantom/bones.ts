@@ -1,13 +1,18 @@
 /**
  * The phantom's bones, drawn over everything: ribs, clavicles, humeral heads and scapulae on a
- * frontal view, vertebrae, sternum and ribs on a lateral one, and the rib fractures of Fracture.
+ * frontal view, vertebrae, sternum and ribs on a lateral one, and the rib fractures of Fracture
+ * (drawn with the finding's pens, which record where they are).
  */
 import type { Rng } from '../../util/rng.js';
-import type { Layer } from './raster.js';
+import type { Pen } from './raster.js';
+import type { PartPen, SignPen } from './regions.js';
 import { SIDES } from './scene.js';
 
-/** Frontal view: posterior and anterior ribs, clavicles, humeral heads, scapula edges; `fracture` a severity. */
-export function drawFrontalBones(c: Layer, rng: Rng, ap: boolean, fracture: number): void {
+/**
+ * Frontal view: posterior and anterior ribs, clavicles, humeral heads, scapula edges; `fracture` a
+ * severity, drawn with `fx` (a hidden fracture leaves the ribs whole).
+ */
+export function drawFrontalBones(c: Pen, rng: Rng, ap: boolean, fracture: number, fx: SignPen): void {
   // Strong: three adjacent ribs broken near the chest wall, each with a step-off and a knot of
   // callus over the lung's edge, and air in the chest wall beside them. Weak: one rib, a thin gap.
   const fracSide = rng.int(2);
@@ -26,13 +31,18 @@ export function drawFrontalBones(c: Layer, rng: Rng, ap: boolean, fracture: numb
       if (si === fracSide && k >= fracRib && k < fracRib + broken) {
         const gap = fracture === 2 ? 0.025 : 0.012;
         const off = fracture === 2 ? 0.035 : 0.004;
+        // The rib's outer piece, moved: the box holds it and where it would be, whole.
+        const rib = fx.part('rib');
         c.polyline(pts.slice(0, fracAt + 1), 0.024, 0.045);
+        if (fx.hidden) c.polyline(pts.slice(fracAt), 0.024, 0.045);
+        rib.markPolyline(pts.slice(fracAt), 0.024);
         const outer = pts.slice(fracAt).map(([u, v], j) => [u + (j === 0 ? side * gap : 0), v + off] as [number, number]);
-        c.polyline(outer, 0.024, 0.045);
+        rib.polyline(outer, 0.024, 0.045);
         const [bu, bv] = pts[fracAt]!;
-        callus(c, bu + (side * gap) / 2, bv + off / 2, fracture);
+        callus(fx.part('callus'), bu + (side * gap) / 2, bv + off / 2, fracture);
         // Air leaks into the chest wall over a displaced fracture: dark streaks in the soft tissue.
-        if (fracture === 2) for (let j = 0; j < 2; j++) c.segment(side * rng.uniform(0.45, 0.48), bv + rng.uniform(-0.04, 0.08), side * rng.uniform(0.47, 0.52), bv + rng.uniform(0.12, 0.2), 0.014, -0.16);
+        const air = fracture === 2 ? fx.part('air') : null;
+        if (air) for (let j = 0; j < 2; j++) air.segment(side * rng.uniform(0.45, 0.48), bv + rng.uniform(-0.04, 0.08), side * rng.uniform(0.47, 0.52), bv + rng.uniform(0.12, 0.2), 0.014, -0.16);
       } else {
         c.polyline(pts, 0.024, 0.045);
       }
@@ -49,8 +59,8 @@ export function drawFrontalBones(c: Layer, rng: Rng, ap: boolean, fracture: numb
   }
 }
 
-/** Lateral view: vertebral bodies, sternum, ribs; `fracture` a severity. */
-export function drawLateralBones(c: Layer, rng: Rng, fracture: number): void {
+/** Lateral view: vertebral bodies, sternum, ribs; `fracture` a severity, drawn with `fx`. */
+export function drawLateralBones(c: Pen, rng: Rng, fracture: number, fx: SignPen): void {
   // Vertebral bodies at the back, the sternum in front, ribs crossing the lungs faintly.
   for (let k = 0; k < 11; k++) {
     const v = -0.5 + k * 0.09;
@@ -64,12 +74,12 @@ export function drawLateralBones(c: Layer, rng: Rng, fracture: number): void {
   if (fracture) {
     // Callus near the back, 5% along the fractured ribs (three adjacent ones, or one faintly).
     const k0 = 1 + rng.int(4);
-    for (let k = k0; k < k0 + (fracture === 2 ? 3 : 1); k++) callus(c, 0.27, ribBack(k) + 0.05 * (ribFront(k) - ribBack(k)), fracture);
+    for (let k = k0; k < k0 + (fracture === 2 ? 3 : 1); k++) callus(fx.part('callus'), 0.27, ribBack(k) + 0.05 * (ribFront(k) - ribBack(k)), fracture);
   }
 }
 
 /** Callus at a rib fracture: a dense knot (strong) or a faint thickening (weak). */
-function callus(c: Layer, u: number, v: number, fracture: number): void {
+function callus(c: PartPen, u: number, v: number, fracture: number): void {
   if (fracture === 2) c.blob(u, v, 0.03, 0.28, false);
   else c.blob(u, v, 0.012, 0.06, true);
 }

@@ -1,7 +1,8 @@
 /**
  * From a scene and its drawn layers to pixels: the density of each view (torso, lungs, heart,
  * mediastinum, spine, pleural fluid, pneumothorax and the in-lung findings), then the film response
- * that turns density into 8-bit grey.
+ * that turns density into 8-bit grey. regions.ts mirrors the shapes drawn here (where each sign can
+ * change a pixel): change one, change the other.
  */
 import type { Rng } from '../../util/rng.js';
 import { bodyCoords, boxBlur, clamp01, edge, smoothstep, sq, type Layer } from './raster.js';
@@ -160,9 +161,14 @@ export function lateralDensity(sc: Scene, w: number, h: number, opac: Layer, ves
   return out;
 }
 
+/** The film's blur radius in pixels for an image `w` wide (a sign's pixels spread this far). */
+export function blurRadius(w: number): number {
+  return Math.round(w / 256);
+}
+
 /** Film response: a little blur (scatter), exposure with a gentle heel effect, quantum noise, 8 bits. */
 export function toGrey(dens: Float32Array, w: number, h: number, sc: Scene, heel: Float32Array, rng: Rng): Uint8Array {
-  const r = Math.round(w / 256);
+  const r = blurRadius(w);
   const d = r > 0 ? boxBlur(dens, w, h, r) : dens;
   // Density → grey through a table (the curve is the same for every pixel of the image).
   const steps = 4096;

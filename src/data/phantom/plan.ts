@@ -51,7 +51,8 @@ const PREVALENCE: Record<Drawn, { strong: number; weak: number; negated: number 
 };
 /** An opacity that names no specific finding (Lung Opacity alone). */
 const OTHER_OPACITY = { strong: 0.07, weak: 0.04 };
-const LUNG_OPACITY_CHILDREN = ['Lung Lesion', 'Edema', 'Consolidation', 'Pneumonia', 'Atelectasis'] as const;
+/** The findings that are lung opacities (Lung Opacity is any of them, or an opacity that names none). */
+export const LUNG_OPACITY_CHILDREN = ['Lung Lesion', 'Edema', 'Consolidation', 'Pneumonia', 'Atelectasis'] as const;
 /** Observations that count against No Finding (CheXpert: every pathology, not Support Devices). */
 const PATHOLOGIES = DRAWN.filter((c) => c !== 'Support Devices');
 

@@ -1,7 +1,7 @@
 /**
  * The phantom renderer's raster toolkit: the body frame (body coordinates to pixels), float layers
- * that shapes are drawn into, and the pixel arithmetic the drawing shares (anti-aliased edges,
- * smooth noise, box blur).
+ * that shapes are drawn into (and the pixels each shape can change, for regions.ts), and the pixel
+ * arithmetic the drawing shares (anti-aliased edges, smooth noise, box blur).
  */
 import type { Rng } from '../../util/rng.js';
 
@@ -23,8 +23,43 @@ export function toPx(f: Frame, u: number, v: number): [number, number] {
   return [f.cx + f.s * (u * f.cos - v * f.sin), f.cy + f.s * (u * f.sin + v * f.cos)];
 }
 
+/** What draws shapes in body coordinates: a Layer, or a pen that also records where one finding's sign is. */
+export interface Pen {
+  segment(u0: number, v0: number, u1: number, v1: number, width: number, value: number): void;
+  polyline(pts: ReadonlyArray<readonly [number, number]>, width: number, value: number): void;
+  blob(u: number, v: number, r: number, value: number, soft: boolean): void;
+}
+
+/** Pixels: columns xa … xb and rows ya … yb, inclusive, not clipped to the image. */
+export interface Reach {
+  xa: number;
+  xb: number;
+  ya: number;
+  yb: number;
+}
+
+/**
+ * The pixels Layer.segment can change for this segment: those nearer than half its width plus half
+ * a pixel (its anti-aliased cover is positive), as in `segment` below.
+ */
+export function segmentPixels(f: Frame, u0: number, v0: number, u1: number, v1: number, width: number): Reach {
+  const [x0, y0] = toPx(f, u0, v0);
+  const [x1, y1] = toPx(f, u1, v1);
+  const m = Math.max(0.5, (width * f.s) / 2) + 0.5;
+  return { xa: Math.floor(Math.min(x0, x1) - m) + 1, xb: Math.ceil(Math.max(x0, x1) + m) - 1, ya: Math.floor(Math.min(y0, y1) - m) + 1, yb: Math.ceil(Math.max(y0, y1) + m) - 1 };
+}
+
+/** The pixels Layer.blob can change: a disc's (nearer than its radius plus half a pixel), a Gaussian's square (2.5 standard deviations). */
+export function blobPixels(f: Frame, u: number, v: number, r: number, soft: boolean): Reach {
+  const [cx, cy] = toPx(f, u, v);
+  const rp = Math.max(0.5, r * f.s);
+  if (soft) return { xa: Math.floor(cx - 2.5 * rp), xb: Math.ceil(cx + 2.5 * rp), ya: Math.floor(cy - 2.5 * rp), yb: Math.ceil(cy + 2.5 * rp) };
+  const m = rp + 0.5;
+  return { xa: Math.floor(cx - m) + 1, xb: Math.ceil(cx + m) - 1, ya: Math.floor(cy - m) + 1, yb: Math.ceil(cy + m) - 1 };
+}
+
 /** A W×H float layer that shapes are drawn into, in body coordinates. */
-export class Layer {
+export class Layer implements Pen {
   readonly a: Float32Array;
   constructor(
     readonly w: number,

@@ -33,6 +33,8 @@ export const SIDES = [-1, 1] as const;
 export const APEX = -0.48;
 /** Thorax width (the heart is `ctr` of it). */
 export const THORAX = 0.88;
+/** The cardiothoracic ratio of a normal heart (PA; AP films add 0.02). */
+export const NORMAL_CTR = [0.39, 0.47] as const;
 
 /** Lateral edge of a lung (distance from the midline) at height v: a rounded apex, widening down. */
 export function lungLateral(v: number): number {
