@@ -43,6 +43,7 @@ export { type EnsembleMethod } from './ensembles/combine.js';
 // Heatmaps: where a run's model looks.
 export { explain, type ExplainOptions, type ExplainResult } from './explain/explain.js';
 export { type HeatmapMethod } from './explain/maps.js';
+export { pointingHit, pointingAccuracy, type PointingTrial, type PointingScore } from './explain/pointing.js';
 
 // Data: label tables to batches.
 export { MASKED, type CaseRecord, type Batch, type ClassStats } from './core/types.js';
@@ -54,6 +55,7 @@ export { parseBlankPolicy } from './data/labels/encode.js';
 export { ImageDataGenerator } from './data/generator.js';
 export { makePhantom, type PhantomSummary } from './data/phantom/write.js';
 export { PHANTOM_DEFAULTS } from './data/phantom/plan.js';
+export { readFindingLocations, scaleBoxes, type FindingLocations, type LocatedBox } from './data/phantom/findings.js';
 
 // Models: Keras-layout backbones with a classification head, and weight files.
 export { createModel, loadClassifier, Classifier, type CreateModelOptions } from './models/classifier.js';

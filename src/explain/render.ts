@@ -6,6 +6,7 @@
 import sharp from 'sharp';
 
 const MAX_SIDE = 512;
+const MIN_SIDE = 256;
 const BAR = 16;
 const GAP = 6;
 
@@ -56,13 +57,14 @@ async function grey(base: { file: string } | { pixels: Float32Array; dim: number
   if ('file' in base) {
     const img = sharp(base.file).greyscale();
     const meta = await img.metadata();
-    const scale = Math.min(1, MAX_SIDE / Math.max(meta.width!, meta.height!));
+    const side = Math.max(meta.width!, meta.height!);
+    const scale = Math.min(MAX_SIDE / side, Math.max(1, MIN_SIDE / side)); // small images shown larger, large ones smaller
     const width = Math.max(1, Math.round(meta.width! * scale));
     const height = Math.max(1, Math.round(meta.height! * scale));
     const { data } = await img.resize(width, height, { fit: 'fill' }).raw().toBuffer({ resolveWithObject: true });
     return { px: new Uint8Array(data.buffer, data.byteOffset, width * height), width, height };
   }
-  // The model's input (preprocessed): the channels' mean, stretched to 0..255, shown at 4× or more.
+  // The model's input (preprocessed): the channels' mean, stretched to 0..255, shown at 256 px or more.
   const d = base.dim;
   const v = new Float32Array(d * d);
   for (let i = 0; i < d * d; i++) v[i] = (base.pixels[i * 3]! + base.pixels[i * 3 + 1]! + base.pixels[i * 3 + 2]!) / 3;
@@ -72,7 +74,7 @@ async function grey(base: { file: string } | { pixels: Float32Array; dim: number
     lo = Math.min(lo, x);
     hi = Math.max(hi, x);
   }
-  const side = Math.max(d, Math.min(MAX_SIDE, 4 * d));
+  const side = Math.max(d, Math.min(MAX_SIDE, Math.max(MIN_SIDE, d)));
   const up = upsample(v, d, d, side, side);
   return { px: Uint8Array.from(up, (x) => (hi > lo ? (255 * (x - lo)) / (hi - lo) : 0)), width: side, height: side };
 }

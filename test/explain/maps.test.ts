@@ -157,7 +157,7 @@ describe('render', () => {
     const png = await overlayPng({ pixels, dim: 16 }, [0, 1, 2, 3], 2, 2);
     const meta = await sharp(png).metadata();
     expect(meta.format).toBe('png');
-    expect(meta.height).toBe(64);
-    expect(meta.width).toBe(64 + 6 + 16);
+    expect(meta.height).toBe(256);
+    expect(meta.width).toBe(256 + 6 + 16);
   });
 });

@@ -128,7 +128,7 @@ describe('the packed package in a fresh project', () => {
   it('runs the CLI through npx medtrain', () => {
     const help = sh('npx', ['--no-install', 'medtrain', '--help']);
     expect(help.stdout).toMatch(/usage: medtrain <command>/);
-    for (const c of ['train', 'evaluate', 'predict', 'reevaluate', 'batch', 'sweep', 'inspect-data', 'make-phantom', 'models', 'doctor', 'setup']) expect(help.stdout).toContain(`  ${c}`);
+    for (const c of ['train', 'evaluate', 'predict', 'reevaluate', 'batch', 'sweep', 'ensemble', 'explain', 'inspect-data', 'make-phantom', 'models', 'doctor', 'setup']) expect(help.stdout).toContain(`  ${c}`);
     expect(sh('npx', ['--no-install', 'medtrain', 'train', '--help']).stdout).toMatch(/Benchmark names:[\s\S]*\| `E<epochs>` \|/);
     const models = JSON.parse(sh('npx', ['--no-install', 'medtrain', 'models', '--json']).stdout) as { models: { name: string }[] };
     expect(models.models.map((m) => m.name)).toContain('DenseNet121');
