@@ -69,6 +69,14 @@ describe('medtrain train --folds', () => {
     expect(s.pooled.rows).toBe(trainRows);
     expect(csvRows(join(cv, 'oof-predictions.csv'))).toHaveLength(trainRows);
     expect(csvRows(join(cv, 'cv-folds.csv')).map((row) => row.fold)).toEqual(['1', '2', '3', 'mean', 'sd']);
+    // The folds' mean ensemble: val is the pooled out-of-fold set, test each case's mean over the folds.
+    expect(s.ensemble.dir).toBe(join(cv, 'ensemble'));
+    expect(JSON.parse(readFileSync(join(cv, 'ensemble', 'config.json'), 'utf8'))).toMatchObject({ format: 'medtrain-ensemble/1', method: 'mean', val: 'out-of-fold' });
+    expect(csvRows(join(cv, 'ensemble', 'predictions-val.csv')).map((r) => r.id).sort()).toEqual(csvRows(join(cv, 'oof-predictions.csv')).map((r) => r.id).sort());
+    const folds = [1, 2, 3].map((k) => csvRows(join(cv, `fold-${k}`, 'predictions-test.csv')));
+    csvRows(join(cv, 'ensemble', 'predictions-test.csv')).forEach((r, i) => {
+      for (const c of Object.keys(r).filter((k) => k !== 'id')) expect(Number(r[c])).toBeCloseTo(folds.reduce((a, f) => a + Number(f[i]![c]), 0) / 3, 6);
+    });
   }, 300_000);
 
   it('run again, it trains nothing and gives the same summary; a fold out of range or more folds than patients are errors', async () => {
