@@ -4,13 +4,19 @@
  * A training run's best model (or a saved epoch's) on its val or test split, at the thresholds the
  * run chose on val; an ensemble folder through its members' models.
  *
+ * medtrain evaluate --run DIR --calibrate [--bins N] [--json]
+ *
+ * Temperature scaling per class, fitted on the run's val predictions and applied to val and test:
+ * calibration.json and predictions-{val,test}-calibrated.csv in the run folder, ECE and Brier before
+ * and after.
+ *
  * medtrain evaluate --predictions P.csv --labels L.csv [--json] [--thresholds youden|balanced|f1|0.5|t1,t2,...]
  *   [--val-predictions V.csv --val-labels VL.csv] [--ci] [--bootstrap N] [--seed S] [--group-column COL]
- *   [--compare P2.csv] [--zero-division null|0|1]
+ *   [--compare P2.csv] [--zero-division null|0|1] [--bins N]
  *
  * Per-class and macro / micro / weighted metrics for any model's predictions.
  */
-import { cli, MedtrainError, evaluateEnsemble, evaluatePredictionFiles, evaluateRun, formatEvaluation, isEnsembleFolder } from 'medtrain';
+import { cli, MedtrainError, calibrateRun, evaluateEnsemble, evaluatePredictionFiles, evaluateRun, formatCalibration, formatEvaluation, isEnsembleFolder } from 'medtrain';
 import { COMMANDS } from './commands.js';
 
 const { numberFlag, parseCli, runMain, usage } = cli;
@@ -32,6 +38,8 @@ const FLAGS = {
   level: { type: 'string', value: 'L', help: 'confidence level of the intervals (default 0.95)' },
   compare: { type: 'string', value: 'P2.csv', help: "a second model's predictions of the same cases: paired DeLong test per class" },
   'zero-division': { type: 'string', value: 'Z', help: 'what an undefined ratio reports: null (default; left out of means), 0 or 1 (as sklearn)' },
+  calibrate: { type: 'boolean', help: "with --run: fit a temperature per class on the run's val predictions, apply it to val and test; writes calibration.json and predictions-{val,test}-calibrated.csv" },
+  bins: { type: 'string', value: 'N', help: 'equal-width bins of the expected calibration error (default 15)' },
 } as const;
 
 runMain(async () => {
@@ -40,7 +48,17 @@ runMain(async () => {
     process.stdout.write(usage('evaluate', COMMANDS.evaluate, FLAGS));
     return 0;
   }
+  const bins = numberFlag('bins', flags.bins, { integer: true, min: 1 });
+  if (flags.calibrate) {
+    if (flags.run === undefined) throw new MedtrainError('--calibrate needs --run DIR', { code: 'bad-flag', column: '--calibrate', hint: 'medtrain evaluate --run DIR --calibrate: temperature scaling fitted on the run\'s val predictions' });
+    const other = (['predictions', 'labels', 'val-predictions', 'val-labels', 'compare', 'thresholds', 'ci', 'bootstrap', 'split', 'epoch', 'group-column'] as const).find((k) => flags[k] !== undefined);
+    if (other) throw new MedtrainError(`--calibrate fits on the run's val predictions and applies to val and test: --${other} does not apply`, { code: 'bad-flag', column: `--${other}`, hint: 'medtrain evaluate --run DIR --calibrate [--bins N] [--json]' });
+    const r = await calibrateRun(flags.run, { bins });
+    process.stdout.write(flags.json ? `${JSON.stringify(r)}\n` : formatCalibration(r));
+    return 0;
+  }
   if (flags.run !== undefined) {
+    if (bins !== undefined) throw new MedtrainError('--bins applies to --predictions files and to --calibrate: --run reports 15 bins', { code: 'bad-flag', column: '--bins', hint: 'medtrain evaluate --run DIR --calibrate --bins N, or --predictions P.csv --labels L.csv --bins N' });
     const other = (['predictions', 'labels', 'val-predictions', 'val-labels', 'compare', 'thresholds', 'ci', 'bootstrap'] as const).find((k) => flags[k] !== undefined);
     if (other) throw new MedtrainError(`--run evaluates the run's own predictions: --${other} does not apply`, { code: 'bad-flag', column: `--${other}`, hint: 'use --run DIR [--split val|test] [--epoch N], or the predictions-file flags without --run' });
     const split = flags.split ?? 'test';
@@ -76,6 +94,7 @@ runMain(async () => {
     level: numberFlag('level', flags.level, { min: 0.5, max: 0.999 }),
     compare: flags.compare,
     zeroDivision: zd === undefined || zd === 'null' || zd === 'nan' ? null : (Number(zd) as 0 | 1),
+    bins,
   });
   process.stdout.write(flags.json ? `${JSON.stringify(result)}\n` : formatEvaluation(result));
   return 0;

@@ -24,24 +24,25 @@ function exportedNames(): string[] {
 }
 
 const API = [
-  'addLogSink', 'AshaPruner', 'type Batch', 'type BatchResult', 'type BatchSpec', 'Benchmark', 'BENCHMARK_FLAGS', 'type BenchmarkFields',
-  'benchmarkGrammar', 'type BenchmarkJSON', 'bootstrapReport', 'type Callback', 'type CaseRecord', 'chooseThresholds', 'Classifier',
-  'classSetNames', 'type ClassStats', 'cli', 'computeClassWeights', 'createLoss', 'createModel', 'type CreateModelOptions',
+  'addLogSink', 'applyTemperature', 'AshaPruner', 'type Batch', 'type BatchResult', 'type BatchSpec', 'Benchmark', 'BENCHMARK_FLAGS',
+  'type BenchmarkFields', 'benchmarkGrammar', 'type BenchmarkJSON', 'bootstrapReport', 'type CalibrateOptions', 'calibrateRun',
+  'type CalibrateRunResult', 'calibrationReport', 'type CalibrationReport', 'type Callback', 'type CaseRecord', 'chooseThresholds',
+  'Classifier', 'classSetNames', 'type ClassStats', 'cli', 'computeClassWeights', 'createLoss', 'createModel', 'type CreateModelOptions',
   'createOptimizer', 'crossValidate', 'type CrossValidation', 'type CrossValidationOptions', 'currentEngine', 'DATA_DEFAULTS',
   'type DataReport', 'type Dataset', 'type DatasetOptions', 'delongTest', 'describeModels', 'type DoctorReport', 'type EngineInfo',
   'type EngineName', 'type EngineRequest', 'ENGINES', 'type EnsembleConfig', 'type EnsembleMethod', 'type EnsembleOptions',
   'type EnsembleResult', 'ensembleRuns', 'epochEvaluator', 'EpochGate', 'evaluateEnsemble', 'evaluateMultiLabel', 'evaluatePredictionFiles',
   'evaluateRun', 'type EvaluationReport', 'Experiment', 'type ExperimentOptions', 'explain', 'type ExplainOptions', 'type ExplainResult',
-  'type FindingLocations', 'formatDataReport', 'formatDoctor', 'formatEvaluation', 'type HeatmapMethod', 'ImageDataGenerator', 'initBackend',
-  'inspectData', 'type InspectOptions', 'isEnsembleFolder', 'loadClassifier', 'loadKerasWeights', 'type LocatedBox', 'type LogLevel',
-  'LOSSES', 'type LossFn', 'type LossName', 'makePhantom', 'MASKED', 'MedianPruner', 'MedtrainError', 'openDataset', 'parseBlankPolicy',
-  'parseUncertainty', 'PHANTOM_DEFAULTS', 'type PhantomSummary', 'pointingAccuracy', 'pointingHit', 'type PointingScore',
-  'type PointingTrial', 'precisionRecallCurve', 'predictEnsemble', 'type PredictResult', 'predictRun', 'readExperimentLog',
-  'readFindingLocations', 'reevaluateRun', 'type Reevaluation', 'Rng', 'rocCurve', 'runBatch', 'type RunConfig', 'runDoctor',
-  'type RunEvaluation', 'type RunResult', 'type RunsOptions', 'RunStore', 'type RunSummary', 'runSweep', 'scaleBoxes', 'setLogLevel',
-  'shutdownBackend', 'type SpaceSpec', 'standardCallbacks', 'sweep', 'type SweepOptions', 'type SweepResult', 'type SweepSpec',
-  'type TableSpec', 'type ThresholdMethod', 'TpeSampler', 'Trainer', 'type TrainerOptions', 'type TrainingSweepResult', 'type Trial',
-  'TrialPruned', 'type Uncertainty',
+  'type FindingLocations', 'fitTemperature', 'formatCalibration', 'formatDataReport', 'formatDoctor', 'formatEvaluation',
+  'type HeatmapMethod', 'ImageDataGenerator', 'initBackend', 'inspectData', 'type InspectOptions', 'isEnsembleFolder', 'loadClassifier',
+  'loadKerasWeights', 'type LocatedBox', 'type LogLevel', 'LOSSES', 'type LossFn', 'type LossName', 'makePhantom', 'MASKED', 'MedianPruner',
+  'MedtrainError', 'openDataset', 'parseBlankPolicy', 'parseUncertainty', 'PHANTOM_DEFAULTS', 'type PhantomSummary', 'pointingAccuracy',
+  'pointingHit', 'type PointingScore', 'type PointingTrial', 'precisionRecallCurve', 'predictEnsemble', 'type PredictResult', 'predictRun',
+  'readExperimentLog', 'readFindingLocations', 'reevaluateRun', 'type Reevaluation', 'type ReliabilityBin', 'Rng', 'rocCurve', 'runBatch',
+  'type RunCalibration', 'type RunConfig', 'runDoctor', 'type RunEvaluation', 'type RunResult', 'type RunsOptions', 'RunStore',
+  'type RunSummary', 'runSweep', 'scaleBoxes', 'setLogLevel', 'shutdownBackend', 'type SpaceSpec', 'standardCallbacks', 'sweep',
+  'type SweepOptions', 'type SweepResult', 'type SweepSpec', 'type TableSpec', 'type TemperatureFit', 'type ThresholdMethod', 'TpeSampler',
+  'Trainer', 'type TrainerOptions', 'type TrainingSweepResult', 'type Trial', 'TrialPruned', 'type Uncertainty',
 ];
 
 describe('the public API', () => {

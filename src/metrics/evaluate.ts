@@ -1,8 +1,8 @@
 /**
  * `evaluatePredictionFiles`: the whole of `medtrain evaluate --predictions P.csv --labels L.csv`
  * as one library call: read and align the files, choose or take the operating thresholds, compute
- * the per-class report, and optionally bootstrap intervals and a paired DeLong comparison with a
- * second model's predictions.
+ * the per-class report (calibration included: ECE, Brier, reliability bins), and optionally
+ * bootstrap intervals and a paired DeLong comparison with a second model's predictions.
  */
 import { createLogger } from '../util/logger.js';
 import { MedtrainError } from '../util/errors.js';
@@ -40,6 +40,8 @@ export interface EvaluateFilesOptions {
   zeroDivision?: ZeroDivision;
   /** Extra F-beta scores (f1 and f2 are always reported). */
   betas?: number[];
+  /** Equal-width bins of the expected calibration error and the reliability data (default 15). */
+  bins?: number;
 }
 
 export interface FileEvaluation extends EvaluationReport {
@@ -101,7 +103,7 @@ export function evaluatePredictionFiles(opts: EvaluateFilesOptions): FileEvaluat
     if (fellBack.length) log.warn(`threshold method ${describeThresholdMethod(spec)} is undefined for ${fellBack.join(', ')}; they use 0.5`);
   }
   const common = { classNames: data.classes, thresholds, zeroDivision: opts.zeroDivision, betas: opts.betas };
-  const report = evaluateMultiLabel(data.scores, data.labels, C, common);
+  const report = evaluateMultiLabel(data.scores, data.labels, C, { ...common, calibrationBins: opts.bins });
   const out: FileEvaluation = {
     predictions: opts.predictions,
     labels: opts.labels,

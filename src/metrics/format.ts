@@ -15,7 +15,7 @@ function withCi(v: number | null, ci: Interval | undefined): string {
 
 export function formatEvaluation(r: FileEvaluation): string {
   const ci = r.bootstrap;
-  const head = ['class', 'n', 'pos', 'AUROC', 'AP', 'AUPRC', 'thresh', 'prec', 'recall', 'spec', 'F1', 'F2', 'acc'];
+  const head = ['class', 'n', 'pos', 'AUROC', 'AP', 'AUPRC', 'thresh', 'prec', 'recall', 'spec', 'F1', 'F2', 'acc', 'ECE', 'Brier'];
   const rows: string[][] = [];
   for (const [name, c] of Object.entries(r.classes)) {
     rows.push([
@@ -32,6 +32,8 @@ export function formatEvaluation(r: FileEvaluation): string {
       num(c.f1),
       num(c.f2),
       num(c.accuracy),
+      num(c.ece),
+      num(c.brier),
     ]);
   }
   const agg = (label: string, a: FileEvaluation['macro'] | FileEvaluation['micro'] | FileEvaluation['weighted'], cis?: Record<string, Interval>) => [
@@ -48,6 +50,8 @@ export function formatEvaluation(r: FileEvaluation): string {
     num(a.f1),
     num(a.f2),
     num(a.accuracy),
+    'ece' in a ? num(a.ece) : '',
+    'brier' in a ? num(a.brier) : '',
   ];
   rows.push(agg(`macro (${r.macro.classes})`, r.macro, ci?.macro));
   rows.push(agg('micro', r.micro, ci?.micro));
@@ -57,6 +61,10 @@ export function formatEvaluation(r: FileEvaluation): string {
   const out = [line(head), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.slice(0, -3).map(line), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.slice(-3).map(line)];
   out.push('');
   out.push(`${r.rows} cases; thresholds: ${r.thresholdMethod} (${r.thresholdSource})${r.thresholdFallback.length ? `; 0.5 used for ${r.thresholdFallback.join(', ')}` : ''}`);
+  if (r.calibration) {
+    const undefinedFor = Object.entries(r.calibration.classes).filter(([, c]) => c.undefinedBecause);
+    out.push(`ECE: ${r.calibration.bins} equal-width bins; macro ECE and Brier over ${r.calibration.macro.classes} class(es)${undefinedFor.length ? `; undefined for ${undefinedFor.map(([n, c]) => `${n} (${c.undefinedBecause})`).join(', ')}` : ''}`);
+  }
   if (r.excluded.length) {
     out.push(`left out of the macro and weighted averages (${r.excludedCount}): ${r.excluded.map((n) => `${n} (${r.classes[n]!.excluded})`).join(', ')}`);
   }

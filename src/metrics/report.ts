@@ -19,9 +19,13 @@
  * - micro pools every labelled (case, class) entry of every class: ranking metrics over the pooled
  *   scores (sklearn average='micro'), threshold scores from the summed confusion counts; micro
  *   accuracy is Keras's binary accuracy over labelled entries.
+ * - calibration (ECE, Brier score, reliability bins; calibration.ts) is per class; its macro means
+ *   are over every class with defined figures (labels present), whether or not its AUROC is; micro
+ *   and weighted have none.
  */
 import { MedtrainError } from '../util/errors.js';
 import { createLogger } from '../util/logger.js';
+import { calibrationReport, type CalibrationReport } from './calibration.js';
 import { columnSummary } from './column-summary.js';
 import { summarizeColumns } from './columns.js';
 import { fbetaKey, thresholdScores, type ZeroDivision } from './scores.js';
@@ -40,6 +44,8 @@ export interface ReportOptions {
   zeroDivision?: ZeroDivision;
   /** Compute the micro ranking metrics (one more sort over all entries; default true). */
   micro?: boolean;
+  /** Equal-width bins of the expected calibration error and the reliability data (default 15; calibration.ts). */
+  calibrationBins?: number;
 }
 
 export interface ThresholdFigures {
@@ -69,19 +75,25 @@ export interface ClassReport extends RankingFigures, ThresholdFigures, Confusion
   excluded?: string;
   /** Labels other than 0 / 1 / masked, read as positive when >= 0.5. */
   nonBinaryLabels?: number;
+  /** Expected calibration error over equal-width bins and Brier score (null for no labels, NaN scores or scores outside [0, 1]). */
+  ece: number | null;
+  brier: number | null;
 }
 
 export type AggregateFigures = RankingFigures & ThresholdFigures;
 
 export interface EvaluationReport {
   classes: Record<string, ClassReport>;
-  macro: AggregateFigures & { classes: number };
+  /** ece and brier: the mean over the classes whose figures are defined (calibration.macro.classes of them), not only the AUROC's `classes`. */
+  macro: AggregateFigures & { classes: number; ece: number | null; brier: number | null };
   micro: AggregateFigures & Confusion;
   weighted: AggregateFigures;
   /** Classes left out of the macro and weighted averages (AUROC undefined). */
   excluded: string[];
   excludedCount: number;
   rows: number;
+  /** Per class ECE, Brier score and the reliability-diagram bins (calibration.ts). */
+  calibration: CalibrationReport;
 }
 
 export const THRESHOLD_KEYS = ['precision', 'recall', 'specificity', 'f1', 'f2', 'accuracy'] as const;
@@ -147,6 +159,7 @@ export function evaluateMultiLabel(scores: Numbers, labels: Numbers, numClasses:
   const classes: Record<string, ClassReport> = {};
   const excluded: string[] = [];
   const summaries = summarizeColumns(scores, labels, numClasses, thresholds);
+  const calibration = calibrationReport(scores, labels, numClasses, { classNames: names, bins: opts.calibrationBins });
   for (let c = 0; c < numClasses; c++) {
     const g = summaries[c]!;
     const name = names[c]!;
@@ -166,14 +179,16 @@ export function evaluateMultiLabel(scores: Numbers, labels: Numbers, numClasses:
       threshold: thresholds[c]!,
       ...(reason && { excluded: reason }),
       ...(g.nonBinary > 0 && { nonBinaryLabels: g.nonBinary }),
+      ece: calibration.classes[name]!.ece,
+      brier: calibration.classes[name]!.brier,
     };
   }
   const reports = names.map((n) => classes[n]!);
   const included = reports.filter((r) => !r.excluded);
-  const macro = { ...aggregate(included, betas, null), classes: included.length };
+  const macro = { ...aggregate(included, betas, null), classes: included.length, ece: calibration.macro.ece, brier: calibration.macro.brier };
   const weighted = aggregate(included, betas, (r) => r.positives);
   const micro = microFigures(scores, labels, reports, betas, zd, opts.micro ?? true);
-  return { classes, macro, micro, weighted, excluded, excludedCount: excluded.length, rows };
+  return { classes, macro, micro, weighted, excluded, excludedCount: excluded.length, rows, calibration };
 }
 
 /** Mean (or weighted mean) of the non-null values; null when there are none (or all weights are 0). */

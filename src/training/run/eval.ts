@@ -7,7 +7,8 @@
  * Files it writes in the run folder, each atomically:
  *   predictions-<split>.csv   id, then one probability column per class
  *   labels-<split>.csv        id, then one label column per class (1, 0, blank = not labelled)
- *   metrics-<split>.csv       one row per class, then macro, micro and weighted rows
+ *   metrics-<split>.csv       one row per class, then macro, micro and weighted rows (ece and brier:
+ *                             per class and macro; calibration.ts)
  *   thresholds.json           per class, chosen on val by the run's method (Youden's J by default)
  *   reevaluation.csv / .json  the epoch table (reevaluateRun)
  * The two CSVs of a split are what `medtrain evaluate --predictions P --labels L` reads.
@@ -60,6 +61,8 @@ export function splitFigures(e: SplitEvaluation, r: EvaluationReport): Record<st
     macro_auprc: r.macro.auprc,
     macro_f1: r.macro.f1,
     macro_f2: r.macro.f2,
+    macro_ece: r.macro.ece,
+    macro_brier: r.macro.brier,
     micro_auroc: r.micro.auroc,
     loss: e.loss,
     rows: e.rows,
@@ -68,7 +71,7 @@ export function splitFigures(e: SplitEvaluation, r: EvaluationReport): Record<st
   };
 }
 
-const METRIC_COLUMNS = ['class', 'n', 'positives', 'negatives', 'masked', 'auroc', 'ap', 'auprc', 'threshold', 'precision', 'recall', 'specificity', 'f1', 'f2', 'accuracy', 'tp', 'fp', 'tn', 'fn', 'excluded'];
+export const METRIC_COLUMNS = ['class', 'n', 'positives', 'negatives', 'masked', 'auroc', 'ap', 'auprc', 'threshold', 'precision', 'recall', 'specificity', 'f1', 'f2', 'accuracy', 'ece', 'brier', 'tp', 'fp', 'tn', 'fn', 'excluded'];
 
 /** Per-class rows, then macro, micro and weighted. */
 export function metricRows(r: EvaluationReport): Record<string, unknown>[] {
@@ -269,7 +272,7 @@ async function predictPart(run: OpenedRun, part: SplitPart, loss: LossFn): Promi
 }
 
 /** The run's thresholds by class (thresholds.json), 0.5 where it has none. */
-export async function readThresholds(store: RunStore, names: readonly string[]): Promise<number[]> {
+export async function readThresholds(store: { dir: string }, names: readonly string[]): Promise<number[]> {
   let th: Thresholds | null = null;
   try {
     th = JSON.parse(await fsp.readFile(join(store.dir, RUN_FILES.thresholds), 'utf8')) as Thresholds;

@@ -11,6 +11,8 @@
  *   history.csv, history.json   every metric per epoch, per class too
  *   predictions-{val,test}.csv, labels-{val,test}.csv, metrics-{val,test}.csv   the best model's
  *   thresholds.json             operating thresholds per class, chosen on val
+ *   calibration.json, predictions-{val,test}-calibrated.csv   temperature scaling fitted on val
+ *                               (`evaluate --calibrate`; run/calibrate.ts)
  *   summary.json
  *   reevaluation.{csv,json}     every saved epoch on val and test (reevaluate)
  *   tensorboard/{train,validation,batch}/   event files
@@ -51,6 +53,9 @@ export const RUN_FILES = {
   metricsVal: 'metrics-val.csv',
   metricsTest: 'metrics-test.csv',
   thresholds: 'thresholds.json',
+  calibration: 'calibration.json',
+  calibratedVal: 'predictions-val-calibrated.csv',
+  calibratedTest: 'predictions-test-calibrated.csv',
   reevaluationCsv: 'reevaluation.csv',
   reevaluationJson: 'reevaluation.json',
   summary: 'summary.json',
