@@ -6,7 +6,7 @@
  * `{error}`); then it answers each line written to its stdin with one object; it exits at the end of
  * its stdin. Lines that are not JSON objects (a library's chatter) are skipped.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { MedtrainError } from '../src/util/errors.js';
 
@@ -87,4 +87,13 @@ export function layoutOf(model: string): DenseNetLayout {
   const l = DENSENETS[model.toLowerCase().replace(/[-_\s]/g, '')];
   if (!l) throw new MedtrainError('the PyTorch peer builds DenseNets only (the layout medtrain builds)', { code: 'bad-flag', column: '--model', value: model, hint: 'use DenseNetMini, DenseNet121, DenseNet169 or DenseNet201' });
   return l;
+}
+
+/** `npm run -s <args> --json` as a user runs it: its wall time and the last JSON line it printed. */
+export function medtrainJson(args: string[]): { seconds: number; json: Record<string, any> } {
+  const t0 = performance.now();
+  const r = spawnSync('npm', ['run', '-s', ...args, '--json'], { encoding: 'utf8', env: { ...process.env, MEDTRAIN_LOG_LEVEL: 'warn' } });
+  const seconds = (performance.now() - t0) / 1000;
+  if (r.status !== 0) throw new Error(`npm run ${args.join(' ')} failed (exit ${r.status}):\n${r.stderr.slice(-3000)}`);
+  return { seconds, json: JSON.parse(r.stdout.trim().split('\n').pop()!) as Record<string, any> };
 }

@@ -5,11 +5,11 @@
  * method. Prints one JSON object: every member's and every ensemble's val and test macro AUROC, and
  * each method's gain over the best member (by val). Through the `medtrain` commands as a user runs them.
  */
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseCli, runMain } from '../src/util/cli.js';
+import { medtrainJson } from './_shared.js';
 
 const FLAGS = {
   benchmark: { type: 'string', value: 'NAME', help: 'the members\' benchmark (default chexpert_CWBCE_E3_B32)' },
@@ -17,13 +17,6 @@ const FLAGS = {
   out: { type: 'string', value: 'DIR', help: 'keep the runs and ensembles here (default: a temporary folder, removed)' },
 } as const;
 
-function medtrain(args: string[]): { seconds: number; json: Record<string, any> } {
-  const t0 = performance.now();
-  const r = spawnSync('npm', ['run', '-s', ...args, '--json'], { encoding: 'utf8', env: { ...process.env, MEDTRAIN_LOG_LEVEL: 'warn' } });
-  const seconds = (performance.now() - t0) / 1000;
-  if (r.status !== 0) throw new Error(`npm run ${args.join(' ')} failed (exit ${r.status}):\n${r.stderr.slice(-3000)}`);
-  return { seconds, json: JSON.parse(r.stdout.trim().split('\n').pop()!) as Record<string, any> };
-}
 
 runMain(async () => {
   const { flags } = parseCli('bench -- ensembles', FLAGS, process.argv.slice(2));
@@ -38,14 +31,14 @@ runMain(async () => {
       const dir = join(out, `run-${k}`);
       // A member finished earlier in --out is used as it is.
       const done = existsSync(join(dir, 'summary.json')) ? { seconds: null, json: { name: JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')).name, ...JSON.parse(readFileSync(join(dir, 'summary.json'), 'utf8')) } } : null;
-      const t = done ?? medtrain(['train', '--', '--benchmark', k === 1 ? base : `${base}_${k}`, '--out', dir, '--no-tensorboard']);
+      const t = done ?? medtrainJson(['train', '--', '--benchmark', k === 1 ? base : `${base}_${k}`, '--out', dir, '--no-tensorboard']);
       runs.push(dir);
       members.push({ name: t.json.name, val: t.json.val.macro_auroc, test: t.json.test?.macro_auroc ?? null, seconds: t.seconds });
     }
     const best = members.reduce((a, b) => (b.val > a.val ? b : a));
     const ensembles = Object.fromEntries(
       ['mean', 'weighted', 'stacking'].map((method) => {
-        const e = medtrain(['ensemble', '--', '--runs', ...runs, '--method', method, '--out', join(out, `ensemble-${method}`)]);
+        const e = medtrainJson(['ensemble', '--', '--runs', ...runs, '--method', method, '--out', join(out, `ensemble-${method}`)]);
         const val = e.json.val.macro_auroc as number;
         const test = (e.json.test?.macro_auroc ?? null) as number | null;
         return [method, { val, test, gainOverBestMember: { val: val - best.val, test: test !== null && best.test !== null ? test - best.test : null }, seconds: e.seconds }];

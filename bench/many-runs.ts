@@ -6,11 +6,11 @@
  * sd, pooled out-of-fold), the sweep's best trial, the epochs trained and saved by pruning, and the
  * wall time of each.
  */
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseCli, runMain } from '../src/util/cli.js';
+import { medtrainJson } from './_shared.js';
 
 const FLAGS = {
   folds: { type: 'string', value: 'K', help: 'folds of the cross-validation (default 5)' },
@@ -19,13 +19,6 @@ const FLAGS = {
 
 const BASE = 'chexpert_CWBCE_E3_B32';
 
-function medtrain(args: string[]): { seconds: number; json: Record<string, any> } {
-  const t0 = performance.now();
-  const r = spawnSync('npm', ['run', '-s', ...args, '--json'], { encoding: 'utf8', env: { ...process.env, MEDTRAIN_LOG_LEVEL: 'warn' } });
-  const seconds = (performance.now() - t0) / 1000;
-  if (r.status !== 0) throw new Error(`npm run ${args.join(' ')} failed (exit ${r.status}):\n${r.stderr.slice(-3000)}`);
-  return { seconds, json: JSON.parse(r.stdout.trim().split('\n').pop()!) as Record<string, any> };
-}
 
 runMain(async () => {
   const { flags } = parseCli('bench -- many-runs', FLAGS, process.argv.slice(2));
@@ -34,7 +27,7 @@ runMain(async () => {
   const out = mkdtempSync(join(tmpdir(), 'medtrain-bench-many-'));
   const load = loadavg()[0]!;
   try {
-    const cv = medtrain(['train', '--', '--benchmark', BASE, '--folds', String(folds), '--out', join(out, 'cv'), '--no-tensorboard']);
+    const cv = medtrainJson(['train', '--', '--benchmark', BASE, '--folds', String(folds), '--out', join(out, 'cv'), '--no-tensorboard']);
     const spec = {
       base: BASE,
       sampler: 'tpe',
@@ -45,7 +38,7 @@ runMain(async () => {
       train: { 'no-tensorboard': true },
     };
     writeFileSync(join(out, 'sweep.json'), JSON.stringify(spec));
-    const sw = medtrain(['sweep', '--', join(out, 'sweep.json'), '--out', join(out, 'sweep')]);
+    const sw = medtrainJson(['sweep', '--', join(out, 'sweep.json'), '--out', join(out, 'sweep')]);
     const t = sw.json;
     process.stdout.write(
       `${JSON.stringify({

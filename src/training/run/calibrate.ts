@@ -14,7 +14,7 @@
  * label changed anyway (float rounding at a tie; expected 0) is recorded per split.
  */
 import { join } from 'node:path';
-import { applyTemperature, calibrationFigures, DEFAULT_BINS, fitTemperature, temperatureScale, type CalibrationFigures } from '../../metrics/calibration.js';
+import { applyTemperature, calibrationFigures, DEFAULT_BINS, fitTemperature, temperatureScale, type CalibrationFigures, type TemperatureFit } from '../../metrics/calibration.js';
 import { readPredictionFiles, type PredictionData } from '../../metrics/prediction-files.js';
 import { toCsv } from '../../util/csv.js';
 import { MedtrainError, listForMessage } from '../../util/errors.js';
@@ -47,18 +47,8 @@ export interface SplitCalibration {
   labelChanges: number;
 }
 
-export interface ClassFit {
-  temperature: number;
-  /** Labelled val cases and, of them, positives. */
-  n: number;
-  positives: number;
-  /** Mean binary cross-entropy on val at T = 1 and at the fitted T. */
-  nllBefore: number | null;
-  nllAfter: number | null;
-  iterations: number;
-  /** The optimum lies at a limit of the search ([1e-3, 1e3]). */
-  atLimit?: boolean;
-}
+/** A class's fit on val, as calibration.json records it (why a class kept T = 1 is in `unfitted`). */
+export type ClassFit = Omit<TemperatureFit, 'kept'>;
 
 /** calibration.json. */
 export interface RunCalibration {
