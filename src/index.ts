@@ -20,7 +20,8 @@ export { Experiment, type ExperimentOptions, type RunResult } from './training/e
 export { evaluateRun, type RunEvaluation } from './training/run/eval.js';
 export { predictRun, type PredictResult } from './training/run/predict.js';
 export { calibrateRun, formatCalibration, type CalibrateRunResult, type RunCalibration, type CalibrateOptions } from './training/run/calibrate.js';
-export { calibrationReport, fitTemperature, applyTemperature, type CalibrationReport, type ReliabilityBin, type TemperatureFit } from './metrics/calibration.js';
+export { calibrationReport, type CalibrationReport, type ReliabilityBin } from './metrics/calibration.js';
+export { fitTemperature, applyTemperature, type TemperatureFit } from './metrics/temperature.js';
 export { reevaluateRun, type Reevaluation } from './training/run/reevaluate.js';
 export { type RunConfig } from './training/run/config.js';
 export { RunStore, type RunSummary } from './training/run/store.js';

@@ -29,20 +29,13 @@ export {
   brierScore,
   reliabilityBins,
   binEdges,
-  fitTemperature,
-  applyTemperature,
-  temperatureScale,
-  temperatureNll,
-  clampedLogit,
   DEFAULT_BINS,
-  PROBABILITY_EPSILON,
-  TEMPERATURE_LIMIT,
   type CalibrationReport,
   type CalibrationFigures,
   type ClassCalibration,
   type ReliabilityBin,
-  type TemperatureFit,
 } from './calibration.js';
+export { fitTemperature, applyTemperature, temperatureScale, temperatureNll, clampedLogit, PROBABILITY_EPSILON, TEMPERATURE_LIMIT, type TemperatureFit } from './temperature.js';
 export { bootstrapReport, quantile, type BootstrapOptions, type BootstrapResult, type Interval, type IntervalSet } from './bootstrap.js';
 export { delongTest, erfc, normalSf, normalQuantile, type DelongTest, type DelongAuc } from './delong.js';
 export { evaluateEpoch, epochEvaluator, historyEntries, type EpochEvaluation, type EpochOptions, type HistoryRecord } from './epoch.js';

@@ -14,7 +14,8 @@
  * label changed anyway (float rounding at a tie; expected 0) is recorded per split.
  */
 import { join } from 'node:path';
-import { applyTemperature, calibrationFigures, DEFAULT_BINS, fitTemperature, temperatureScale, type CalibrationFigures, type TemperatureFit } from '../../metrics/calibration.js';
+import { calibrationFigures, DEFAULT_BINS, type CalibrationFigures } from '../../metrics/calibration.js';
+import { applyTemperature, fitTemperature, temperatureScale, type TemperatureFit } from '../../metrics/temperature.js';
 import { readPredictionFiles, type PredictionData } from '../../metrics/prediction-files.js';
 import { toCsv } from '../../util/csv.js';
 import { MedtrainError, listForMessage } from '../../util/errors.js';

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { probeEngine } from '../../../src/backend/index.js';
 import { makePhantom } from '../../../src/data/phantom/write.js';
-import { temperatureScale } from '../../../src/metrics/calibration.js';
+import { temperatureScale } from '../../../src/metrics/temperature.js';
 import { calibrateRun, type CalibrateRunResult } from '../../../src/training/run/calibrate.js';
 import { readCsvFile } from '../../../src/util/csv.js';
 import { MedtrainError } from '../../../src/util/errors.js';
