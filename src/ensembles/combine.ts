@@ -15,6 +15,7 @@
 import { auroc } from '../metrics/curves.js';
 import { scoreGroups } from '../metrics/groups.js';
 import { MASKED } from '../core/types.js';
+import { clampedLogit as logit, PROBABILITY_EPSILON } from '../metrics/temperature.js';
 
 export type EnsembleMethod = 'mean' | 'weighted' | 'stacking';
 export const ENSEMBLE_METHODS: readonly EnsembleMethod[] = ['mean', 'weighted', 'stacking'];
@@ -27,11 +28,19 @@ export type Combiner =
   /** models[c]: class c's meta learner, or null where the class takes the mean. */
   | { method: 'stacking'; C: number; models: ({ intercept: number; coef: number[] } | null)[] };
 
-const EPS = 1e-7;
+export { logit };
 
-export function logit(p: number): number {
-  const q = Math.min(1 - EPS, Math.max(EPS, p));
-  return Math.log(q / (1 - q));
+/** Mean binary cross-entropy over the labelled entries (probabilities clipped as for a logit). */
+export function meanBce(p: ArrayLike<number>, y: ArrayLike<number>): number {
+  let s = 0;
+  let n = 0;
+  for (let i = 0; i < p.length; i++) {
+    if (y[i] !== 0 && y[i] !== 1) continue;
+    const q = Math.min(1 - PROBABILITY_EPSILON, Math.max(PROBABILITY_EPSILON, p[i]!));
+    s -= y[i] === 1 ? Math.log(q) : Math.log(1 - q);
+    n++;
+  }
+  return n ? s / n : NaN;
 }
 
 function sigmoid(z: number): number {

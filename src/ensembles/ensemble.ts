@@ -19,7 +19,6 @@
  */
 import { readFile, readdir } from 'node:fs/promises';
 import { dirname, join, relative, resolve } from 'node:path';
-import { MASKED } from '../core/types.js';
 import type { PredictionData } from '../metrics/prediction-files.js';
 import { writeFinalEvaluation, type SplitEvaluation } from '../training/run/eval.js';
 import { EXPERIMENT_LOG_NAME } from '../training/experiment.js';
@@ -30,7 +29,7 @@ import { MedtrainError } from '../util/errors.js';
 import { exists, writeDirAtomic, writeJsonAtomic } from '../util/fs.js';
 import { createLogger } from '../util/logger.js';
 import { Rng } from '../util/rng.js';
-import { ENSEMBLE_METHODS, combine, crossFit, fitCombiner, fitWeightsEach, type Combiner, type EnsembleMethod } from './combine.js';
+import { ENSEMBLE_METHODS, combine, crossFit, fitCombiner, fitWeightsEach, meanBce, type Combiner, type EnsembleMethod } from './combine.js';
 import { checkMembers, folderKind, readMember, type Member } from './members.js';
 
 const log = createLogger('ensemble');
@@ -99,21 +98,8 @@ function aligned(data: PredictionData, ids: readonly string[]): Float64Array {
   return out;
 }
 
-/** Mean binary cross-entropy over the labelled entries (probabilities clipped to [1e-7, 1 − 1e-7]). */
-function bce(p: ArrayLike<number>, y: ArrayLike<number>): number {
-  let s = 0;
-  let n = 0;
-  for (let i = 0; i < p.length; i++) {
-    if (y[i] === MASKED) continue;
-    const q = Math.min(1 - 1e-7, Math.max(1e-7, p[i]!));
-    s -= y[i] === 1 ? Math.log(q) : Math.log(1 - q);
-    n++;
-  }
-  return n ? s / n : NaN;
-}
-
 function evaluation(ids: string[], scores: Float64Array, labels: Float32Array): SplitEvaluation {
-  return { ids, yScore: Float32Array.from(scores), yTrue: labels, rows: ids.length, loss: bce(scores, labels) };
+  return { ids, yScore: Float32Array.from(scores), yTrue: labels, rows: ids.length, loss: meanBce(scores, labels) };
 }
 
 /** Cross-fitting folds over val rows, whole patients (or cases) to a fold, by a seeded permutation. */

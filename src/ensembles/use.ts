@@ -14,7 +14,7 @@ import { readThresholds, scoreRunSplit, splitFigures, type ModelChoice, type Run
 import { predictRun, writePredictionsCsv, type Prediction, type PredictResult } from '../training/run/predict.js';
 import { RUN_FILES, RunStore } from '../training/run/store.js';
 import { MedtrainError } from '../util/errors.js';
-import { combine } from './combine.js';
+import { combine, meanBce } from './combine.js';
 import type { EnsembleConfig } from './ensemble.js';
 import { folderKind } from './members.js';
 
@@ -76,16 +76,7 @@ async function ensembleScores(dir: string, split: SplitName, engine?: string): P
     return out;
   });
   const yScore = Float32Array.from(combine(c.combiner, aligned, ids.length, C));
-  let loss = 0;
-  let n = 0;
-  for (let i = 0; i < yScore.length; i++) {
-    const y = first.yTrue[i]!;
-    if (y !== 0 && y !== 1) continue;
-    const q = Math.min(1 - 1e-7, Math.max(1e-7, yScore[i]!));
-    loss -= y === 1 ? Math.log(q) : Math.log(1 - q);
-    n++;
-  }
-  return { names, scores: { ids, yScore, yTrue: first.yTrue, rows: ids.length, loss: n ? loss / n : NaN } };
+  return { names, scores: { ids, yScore, yTrue: first.yTrue, rows: ids.length, loss: meanBce(yScore, first.yTrue) } };
 }
 
 /** Evaluate an ensemble on its val or test split through its members' models, at its thresholds. */

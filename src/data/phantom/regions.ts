@@ -1,16 +1,14 @@
 /**
  * Where each finding's sign lies in one phantom image, recorded while the image is drawn: boxes in
  * the image's pixels, one or more per finding (a part each: both sides of an effusion, each device,
- * each electrode), so that heatmaps can be scored against what was really drawn.
- *
- * The contract, which test/data/phantom-findings.test.ts checks pixel by pixel: a finding's boxes
+ * each electrode), so that heatmaps can be scored against what was really drawn. The contract, which test/data/phantom-findings.test.ts checks pixel by pixel: a finding's boxes
  * together hold every pixel its sign changes, film blur included; drawing the same image without the
  * finding (`without`, in render.ts) changes no pixel outside them. And they hold no more than the
  * sign can change: shapes drawn into layers are recorded through pens (the pixels a stroke or blob
  * can change), cut to where the layer shows (the in-lung layers only in the lungs' air: not behind
  * the heart, not under fluid); the signs that the density draws (the heart, the mediastinum, pleural
- * fluid, the pneumothorax rim, the edema haze) through the scene's geometry, mirroring density.ts.
- * A sign that shows nowhere (an opacity wholly under fluid) has no box.
+ * fluid, the pneumothorax rim, the edema haze) through the scene's geometry, mirroring density.ts. A
+ * sign that shows nowhere (an opacity wholly under fluid) has no box.
  */
 import { CHEXPERT_CLASSES, type ChexpertLabel } from '../tables/chexpert.js';
 import { blurRadius } from './density.js';
